@@ -30,6 +30,7 @@ torch::Tensor maclaurin_series(DotKernel kernel, const torch::Tensor& t, int64_t
 torch::Tensor pre_sbn(const torch::Tensor& x);
 
 // pre_sbn(x) * d^-1/4: the input every dot-product-kernel backend feeds to f, so |q.k| <= d^-1/2.
+// Computed with fewer passes than pre_sbn (the reference it is tested against).
 torch::Tensor schoenbat_normalize(const torch::Tensor& x);
 
 // Exact attention weights w_ij = f(x_i.y_j) / sum_j' f(x_i.y_j') over real keys (causal: j <= i

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include "attention/feature_maps.h"
 #include "attention/linear_attention.h"
 #include "attention/random_feature_attention.h"
 #include "attention/random_features.h"
@@ -38,6 +39,12 @@ class FavorAttention : public SoftmaxFeatureAttention {
       log_k = log_k - key_max.masked_fill(torch::isinf(key_max), 0.0);
     }
     return {torch::exp(log_q), torch::exp(log_k)};
+  }
+
+  c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& x,
+                                                        const torch::Tensor& y,
+                                                        const torch::Tensor& key_mask) override {
+    return make_exp_feature_map(projection_.to(x.options()).unsqueeze(0), torch::Tensor());
   }
 
  private:

@@ -18,6 +18,7 @@
 
 #include <torch/torch.h>
 
+#include "attention/feature_maps.h"
 #include "attention/linear_attention.h"
 #include "attention/random_feature_attention.h"
 #include "attention/random_features.h"
@@ -38,7 +39,9 @@ torch::Tensor sderf_optimal_a(const torch::Tensor& l) {
 }
 
 // Mean over (query, key) pairs of (x_i + y_j)(x_i + y_j)^T over real tokens.
-// x, y: (B, H, L, d) float64; mask: (B, L) -> (B, H, d, d).
+// x, y: (B, H, L, d); mask: (B, L) -> (B, H, d, d), in x's dtype. The sums over L run in the
+// input precision (they only set the variance-optimal parameters; the estimator stays unbiased
+// for any of them), only the d x d results go to float64.
 torch::Tensor pair_second_moment(const torch::Tensor& x, const torch::Tensor& y,
                                  const torch::Tensor& mask) {
   auto w = mask.to(x.dtype()).unsqueeze(1).unsqueeze(-1);     // (B, 1, L, 1)
@@ -54,13 +57,11 @@ torch::Tensor pair_second_moment(const torch::Tensor& x, const torch::Tensor& y,
 SderfParameters sderf_parameters(const torch::Tensor& x, const torch::Tensor& y,
                                  const torch::Tensor& mask, const torch::Tensor& omega) {
   torch::NoGradGuard no_grad;
-  auto xd = x.detach().to(torch::kFloat64);
-  auto yd = y.detach().to(torch::kFloat64);
-  auto moment = pair_second_moment(xd, yd, mask);  // (B, H, d, d)
+  auto moment = pair_second_moment(x.detach(), y.detach(), mask).to(torch::kFloat64);  // (B,H,d,d)
   moment = 0.5 * (moment + moment.transpose(-2, -1));
   auto [eigenvalues, eigenvectors] = torch::linalg_eigh(moment);  // (B, H, d), (B, H, d, d)
   auto a = sderf_optimal_a(eigenvalues.clamp_min(0.0));           // (B, H, d), all <= 0
-  auto w = omega.to(xd.options());                                // (m, d)
+  auto w = omega.to(moment.options());                            // (m, d)
   auto rotated = torch::matmul(w, eigenvectors);                  // (B, H, m, d): U^T w per row
   SderfParameters p;
   p.omega_quad = (rotated.pow(2) * a.unsqueeze(-2)).sum(-1);  // (B, H, m)
@@ -80,10 +81,7 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
     const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
     auto x = q * scale;  // (B, H, L, d)
     auto y = k * scale;  // (B, H, L, d)
-    const SderfParameters p = frozen_parameters_.projection.defined()
-                                  ? frozen_parameters_
-                                  : sderf_parameters(x, y, key_mask, projection_);
-    if (frozen_) frozen_parameters_ = p;
+    const SderfParameters p = parameters(x, y, key_mask);
     auto proj = p.projection.to(x.dtype());
     // Constant part of log f for every (batch, head, feature): log D + w^T A w - log(m) / 2.
     auto offset =
@@ -102,6 +100,18 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
     return {torch::exp(log_q), torch::exp(log_k)};
   }
 
+  c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& x,
+                                                        const torch::Tensor& y,
+                                                        const torch::Tensor& key_mask) override {
+    const SderfParameters p = parameters(x, y, key_mask);
+    const int64_t BH = x.size(0) * x.size(1);
+    auto proj = p.projection.to(x.dtype()).reshape({BH, features_, head_dim_});  // (BH, m, d)
+    auto offset = (p.log_d.unsqueeze(-1) + p.omega_quad)
+                      .to(x.dtype())
+                      .reshape({BH, 1, features_});  // (BH, 1, m): log D + w^T A w
+    return make_exp_feature_map(proj, offset);
+  }
+
   void freeze_data_dependent_parameters(bool freeze) override {
     frozen_ = freeze;
     frozen_parameters_ = SderfParameters{};
@@ -114,6 +124,14 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
   }
 
  private:
+  SderfParameters parameters(const torch::Tensor& x, const torch::Tensor& y,
+                             const torch::Tensor& key_mask) {
+    if (frozen_parameters_.projection.defined()) return frozen_parameters_;
+    SderfParameters p = sderf_parameters(x, y, key_mask, projection_);
+    if (frozen_) frozen_parameters_ = p;
+    return p;
+  }
+
   // w^T B x - |x|^2 / 2; x: (B, H, L, d), proj: (B, H, m, d) -> (B, H, L, m).
   static torch::Tensor log_features(const torch::Tensor& x, const torch::Tensor& proj) {
     return torch::matmul(x, proj.transpose(-2, -1)) - 0.5 * x.pow(2).sum(-1, true);

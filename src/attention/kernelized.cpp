@@ -20,8 +20,15 @@ class KernelizedAttention : public AttentionBackend {
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
-    auto weights = dot_kernel_weights(kernel_, schoenbat_normalize(q), schoenbat_normalize(k),
-                                      key_mask, causal_, eps_);  // (B, H, L, L)
+    auto x = schoenbat_normalize(q), y = schoenbat_normalize(k);  // (B, H, L, d)
+    if ((kernel_ == DotKernel::kExp || kernel_ == DotKernel::kTrigh) && !causal_) {
+      // f = exp makes this softmax attention on x, y with scale 1: the fused kernel. Each weight
+      // is >= e^-1 (|x.y| <= 1), so the eps guard of the plain form never acts with a real key.
+      auto attend = (key_mask != 0).unsqueeze(1).unsqueeze(2);  // (B, 1, 1, L)
+      return at::scaled_dot_product_attention(x, y, v, attend, is_training() ? dropout_ : 0.0,
+                                              false, /*scale=*/1.0);
+    }
+    auto weights = dot_kernel_weights(kernel_, x, y, key_mask, causal_, eps_);  // (B, H, L, L)
     if (dropout_ > 0.0 && is_training()) weights = torch::dropout(weights, dropout_, true);
     return torch::matmul(weights, v);  // (B, H, L, D)
   }

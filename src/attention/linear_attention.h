@@ -1,6 +1,17 @@
 // The linear-time contraction shared by every random-feature backend:
 // out_i = phi(q_i)^T (sum_j phi(k_j) v_j^T) / max(phi(q_i)^T sum_j phi(k_j), eps).
+//
+// Two implementations of the same formula:
+// - linear_attention (the reference): feature tensors in, plain autograd ops; stores the
+//   (B, H, L, m) features for the backward.
+// - chunked_linear_attention (the fast path): a ChunkedFeatureMap in, one custom autograd node;
+//   features are computed for slices of rows that fit in cache, contracted at once (keys times
+//   values first) and recomputed in the backward, so no (B, H, L, m) tensor is ever stored and no
+//   elementwise pass leaves the cache. Tests compare the two in float64, values and gradients.
 #pragma once
+#include <cstdint>
+
+#include <ATen/core/ivalue.h>
 #include <torch/types.h>
 
 namespace lra {
@@ -16,5 +27,43 @@ torch::Tensor linear_attention(const torch::Tensor& phi_q, const torch::Tensor& 
 torch::Tensor causal_linear_attention(const torch::Tensor& phi_q, const torch::Tensor& phi_k,
                                       const torch::Tensor& v, const torch::Tensor& key_mask,
                                       double eps);
+
+// A feature map evaluated on slices of rows, with its vector-Jacobian product. Rows come as
+// (BH, c, d) (batch and heads flattened); features are (BH, c, m).
+class ChunkedFeatureMap : public torch::CustomClassHolder {
+ public:
+  struct Chunk {
+    torch::Tensor phi;    // (BH, c, m)
+    torch::Tensor saved;  // whatever vjp needs besides x and phi (may be undefined)
+  };
+  // The widest per-row intermediate (features, or the projections they are made of): sets the
+  // slice size.
+  virtual int64_t width() const = 0;
+  // Query rows (key = false): each row may be scaled by a positive constant exp(-shift_i)
+  // (cancels between numerator and denominator); `shift` (BH, c, 1) is computed when undefined
+  // and reused when given (the backward recomputes with the forward's shifts).
+  // Key rows (key = true): pad (BH, c, 1) bool, true = padded key; padded keys' features must be
+  // finite (the contraction drops them through zero rows of [v, 1]) and must not enter the
+  // shift; one shift per (batch, head), `shift` (BH, 1, 1), computed for this slice when
+  // undefined. Maps without a shift leave it undefined.
+  virtual Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
+                         torch::Tensor& shift) const = 0;
+  // d loss / d x for rows x, given d loss / d phi (BH, c, m) of the features `chunk` returned.
+  virtual torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
+                            const torch::Tensor& dphi) const = 0;
+};
+
+// x, y: (B, H, L, d) the feature map's inputs for queries and keys (gradients flow to them);
+// v: (B, H, L, D); key_mask: (B, L). Same result as
+// linear_attention(features(x), features(y), v, key_mask, eps), in O(L (d + D) + m D) memory.
+torch::Tensor chunked_linear_attention(const torch::Tensor& x, const torch::Tensor& y,
+                                       const torch::Tensor& v, const torch::Tensor& key_mask,
+                                       const c10::intrusive_ptr<ChunkedFeatureMap>& map,
+                                       double eps);
+
+// Rows per slice: 0 (default) picks ~2^19 elements of the widest per-slice intermediate on the
+// CPU (it stays in the L2 cache) and the whole sequence on CUDA. Tests and lra_bench set it.
+void set_linear_attention_chunk_rows(int64_t rows);
+int64_t linear_attention_chunk_rows();
 
 }  // namespace lra

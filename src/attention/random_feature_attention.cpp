@@ -83,8 +83,10 @@ torch::Tensor SoftmaxFeatureAttention::exact_attention(const torch::Tensor& q,
 torch::Tensor SoftmaxFeatureAttention::forward(const torch::Tensor& q, const torch::Tensor& k,
                                                const torch::Tensor& v,
                                                const torch::Tensor& key_mask) {
-  auto phi = features(q, k, key_mask, /*stabilized=*/true);
-  return linear_attention(phi.query, phi.key, v, key_mask, eps_);
+  const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
+  auto x = q * scale;  // (B, H, L, d)
+  auto y = k * scale;  // (B, H, L, d)
+  return chunked_linear_attention(x, y, v, key_mask, exp_feature_map(x, y, key_mask), eps_);
 }
 
 }  // namespace lra

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include "attention/attention.h"
+#include "attention/linear_attention.h"
 #include "config/config.h"
 
 namespace lra {
@@ -61,6 +62,8 @@ class RandomFeatureAttention : public AttentionBackend {
 // FAVOR+ and FAVOR#: features of the softmax kernel exp(q.k / sqrt(d)) built on Gaussian
 // directions (orthogonal blocks, chi or sqrt(d) row norms). The direction buffer, the exact
 // references and the linear-time forward (keys times values first) are the same for both.
+// forward runs chunked_linear_attention with the map of exp_feature_map; features() is the plain
+// reference of the same map.
 class SoftmaxFeatureAttention : public RandomFeatureAttention {
  public:
   torch::Tensor exact_kernel(const torch::Tensor& q, const torch::Tensor& k) override;
@@ -72,6 +75,10 @@ class SoftmaxFeatureAttention : public RandomFeatureAttention {
  protected:
   SoftmaxFeatureAttention(const AttentionConfig& config, const AttentionContext& context);
   void draw(at::Generator& gen) override;
+  // The slice-wise map for x = q d^-1/4, y = k d^-1/4 (B, H, L, d): see make_exp_feature_map.
+  virtual c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& x,
+                                                                const torch::Tensor& y,
+                                                                const torch::Tensor& key_mask) = 0;
 
   int64_t head_dim_;
   bool orthogonal_;

@@ -13,8 +13,10 @@
 // written z * max(|z|, 1e-4)^(beta - 1) so that it is exactly z while beta = 1 and its slope
 // stays bounded near z = 0 when beta < 1. See docs/attention.md.
 //
-// All projections of all features are one matmul with a stacked Rademacher matrix whose rows
-// are grouped by feature degree; each group's product is a reshape + prod (a segmented product).
+// Two implementations of the feature map: `features()` (the reference: one matmul, then one
+// reshape + prod per degree group) and the fast path forward uses (feature_maps.h: one matmul,
+// factors laid out factor-major, a running product over factor slots, evaluated slice by slice
+// inside chunked_linear_attention with a hand-written backward). Tests compare the two.
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -23,6 +25,7 @@
 #include <torch/torch.h>
 
 #include "attention/dot_kernels.h"
+#include "attention/feature_maps.h"
 #include "attention/linear_attention.h"
 #include "attention/random_feature_attention.h"
 #include "attention/random_features.h"
@@ -70,10 +73,13 @@ class SchoenbatAttention : public RandomFeatureAttention {
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
-    auto phi = features(q, k, key_mask, true);
-    auto out = causal_ ? causal_linear_attention(phi.query, phi.key, v, key_mask, eps_)
-                       : linear_attention(phi.query, phi.key, v, key_mask, eps_);
-    return post_sbn(out);
+    if (causal_) {
+      auto phi = features(q, k, key_mask, true);
+      return post_sbn(causal_linear_attention(phi.query, phi.key, v, key_mask, eps_));
+    }
+    auto map = make_maclaurin_feature_map(layout().fast, q.options());
+    return post_sbn(chunked_linear_attention(schoenbat_normalize(q), schoenbat_normalize(k), v,
+                                             key_mask, map, eps_));
   }
 
  protected:
@@ -91,6 +97,7 @@ class SchoenbatAttention : public RandomFeatureAttention {
     const void* source = nullptr;
     std::vector<std::pair<int64_t, int64_t>> groups;  // (degree n, number of features)
     torch::Tensor scales;                             // (m-1) float64: sqrt(a_N / P(N) / (m-1))
+    MaclaurinLayout fast;                             // the factor-major form forward uses
   };
 
   const Layout& layout() {
@@ -116,6 +123,8 @@ class SchoenbatAttention : public RandomFeatureAttention {
                                  pmf[static_cast<size_t>(n - 1)] / count));
     }
     fresh.scales = torch::tensor(scales, torch::kFloat64);
+    fresh.fast = make_maclaurin_layout(degrees, rademacher_.to(torch::kCPU, torch::kFloat64),
+                                       fresh.scales, std::sqrt(coefficients_[0]));
     layout_ = std::move(fresh);
     return layout_;
   }

@@ -1,0 +1,167 @@
+#include "attention/feature_maps.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <torch/torch.h>
+
+namespace lra {
+namespace {
+
+// Below every real log-feature: the shift of a (batch, head) slice without any real key, so
+// exp(log phi - shift) stays 0 there and finite elsewhere.
+constexpr double kNoKeyShift = -1e30;
+
+class ExpFeatureMap : public ChunkedFeatureMap {
+ public:
+  ExpFeatureMap(const torch::Tensor& projection, const torch::Tensor& offset)
+      : projection_(projection.contiguous()),
+        projection_t_(projection.transpose(1, 2).contiguous()),
+        offset_(offset) {}
+
+  int64_t width() const override { return projection_.size(1); }
+
+  Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
+                 torch::Tensor& shift) const override {
+    auto log_phi = torch::matmul(x, projection_t_);  // (BH, c, m)
+    if (offset_.defined()) log_phi.add_(offset_);
+    if (key) {
+      // |y|^2 / 2 per key; +inf on padded keys sends their log-features to -inf.
+      auto half_sq = (0.5 * x.square().sum(-1, true))
+                         .masked_fill_(pad, std::numeric_limits<double>::infinity());  // (BH,c,1)
+      log_phi.sub_(half_sq);
+      if (!shift.defined()) shift = log_phi.amax({1, 2}, true).clamp_min(kNoKeyShift);
+    } else if (!shift.defined()) {
+      shift = std::get<0>(log_phi.max(-1, true));  // (BH, c, 1)
+    }
+    log_phi.sub_(shift).exp_();
+    return {log_phi, torch::Tensor()};
+  }
+
+  torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
+                    const torch::Tensor& dphi) const override {
+    auto dlog = dphi * chunk.phi;                    // (BH, c, m): d phi = phi d log phi
+    auto dx = torch::matmul(dlog, projection_);      // (BH, c, d)
+    if (key) dx.sub_(dlog.sum(-1, true) * x);        // through -|y|^2 / 2
+    return dx;
+  }
+
+ private:
+  torch::Tensor projection_;    // (P, m, d)
+  torch::Tensor projection_t_;  // (P, d, m)
+  torch::Tensor offset_;        // (P, 1, m) or undefined
+};
+
+class MaclaurinFeatureMap : public ChunkedFeatureMap {
+ public:
+  MaclaurinFeatureMap(const MaclaurinLayout& layout, const torch::TensorOptions& opts)
+      : layout_(layout) {
+    if (layout_.features > 1) {
+      layout_.factors_t = layout.factors_t.to(opts).contiguous();
+      factors_ = layout_.factors_t.t().contiguous();
+      layout_.scales = layout.scales.to(opts);
+    }
+  }
+
+  int64_t width() const override {
+    return std::max(layout_.features, layout_.features > 1 ? layout_.factors_t.size(1) : 0);
+  }
+
+  Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
+                 torch::Tensor& shift) const override {
+    const int64_t m = layout_.features;
+    auto phi = torch::empty({x.size(0), x.size(1), m}, x.options());  // (BH, c, m)
+    phi.narrow(2, 0, 1).fill_(layout_.constant);
+    if (m == 1) return {phi, torch::Tensor()};
+    auto proj = torch::matmul(x, layout_.factors_t);  // (BH, c, F): every factor, one matmul
+    auto random = phi.narrow(2, 1, m - 1);            // (BH, c, m-1)
+    random.copy_(slot(proj, 0));
+    for (size_t j = 1; j < layout_.slot_count.size(); ++j)
+      random.narrow(2, 0, layout_.slot_count[j]).mul_(slot(proj, j));
+    random.mul_(layout_.scales);
+    return {phi, proj};
+  }
+
+  torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
+                    const torch::Tensor& dphi) const override {
+    const int64_t m = layout_.features;
+    if (m == 1) return torch::zeros_like(x);
+    const auto& proj = chunk.saved;                                    // (BH, c, F)
+    const auto& count = layout_.slot_count;
+    const size_t slots = count.size();
+    auto d_random = dphi.narrow(2, 1, m - 1) * layout_.scales;  // (BH, c, m-1)
+    // suffix[j] = product of slots j.. (over the features slot j covers), in proj's layout.
+    auto suffix = torch::empty_like(proj);
+    slot(suffix, slots - 1).copy_(slot(proj, slots - 1));
+    for (size_t j = slots - 1; j-- > 0;) {
+      slot(suffix, j).copy_(slot(proj, j));
+      slot(suffix, j).narrow(2, 0, count[j + 1]).mul_(slot(suffix, j + 1));
+    }
+    // d factor_j = d phi * (product of slots < j) * (product of slots > j).
+    auto prefix = torch::ones_like(d_random);  // (BH, c, m-1)
+    auto dproj = torch::empty_like(proj);      // (BH, c, F)
+    for (size_t j = 0; j < slots; ++j) {
+      auto dj = slot(dproj, j);
+      torch::mul_out(dj, d_random.narrow(2, 0, count[j]), prefix.narrow(2, 0, count[j]));
+      if (j + 1 < slots) {
+        dj.narrow(2, 0, count[j + 1]).mul_(slot(suffix, j + 1));
+        prefix.narrow(2, 0, count[j]).mul_(slot(proj, j));
+      }
+    }
+    return torch::matmul(dproj, factors_);  // (BH, c, d)
+  }
+
+ private:
+  torch::Tensor slot(const torch::Tensor& t, size_t j) const {
+    return t.narrow(2, layout_.slot_offset[j], layout_.slot_count[j]);
+  }
+
+  MaclaurinLayout layout_;
+  torch::Tensor factors_;  // (F, d)
+};
+
+}  // namespace
+
+c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& projection,
+                                                           const torch::Tensor& offset) {
+  return c10::make_intrusive<ExpFeatureMap>(projection, offset);
+}
+
+MaclaurinLayout make_maclaurin_layout(const torch::Tensor& degrees, const torch::Tensor& rademacher,
+                                      const torch::Tensor& scales, double constant) {
+  MaclaurinLayout layout;
+  layout.constant = constant;
+  const int64_t count = degrees.numel();
+  layout.features = count + 1;
+  if (count == 0) return layout;
+  auto deg = degrees.to(torch::kCPU, torch::kInt64).contiguous();
+  const int64_t* n = deg.data_ptr<int64_t>();
+  std::vector<int64_t> start(static_cast<size_t>(count));  // first row of each feature
+  for (int64_t i = 0, row = 0; i < count; row += n[i], ++i) start[static_cast<size_t>(i)] = row;
+  // Features by degree, largest first (degrees are stored ascending: reverse them).
+  std::vector<int64_t> order(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) order[static_cast<size_t>(i)] = count - 1 - i;
+  const int64_t max_degree = n[count - 1];
+  std::vector<int64_t> rows;
+  for (int64_t j = 0; j < max_degree; ++j) {
+    layout.slot_offset.push_back(static_cast<int64_t>(rows.size()));
+    int64_t covered = 0;
+    for (int64_t f : order) {
+      if (n[f] <= j) break;  // sorted by degree: every later feature is shorter too
+      rows.push_back(start[static_cast<size_t>(f)] + j);
+      ++covered;
+    }
+    layout.slot_count.push_back(covered);
+  }
+  auto index = torch::tensor(rows, torch::kInt64);
+  layout.factors_t = rademacher.to(torch::kCPU).index_select(0, index).t().contiguous();  // (d, F)
+  layout.scales = scales.to(torch::kCPU).index_select(0, torch::tensor(order, torch::kInt64));
+  return layout;
+}
+
+c10::intrusive_ptr<ChunkedFeatureMap> make_maclaurin_feature_map(const MaclaurinLayout& layout,
+                                                                 const torch::TensorOptions& opts) {
+  return c10::make_intrusive<MaclaurinFeatureMap>(layout, opts);
+}
+
+}  // namespace lra

@@ -1,0 +1,43 @@
+// The feature maps of the random-feature backends in the slice-wise form the fast linear
+// attention evaluates (src/attention/linear_attention.h). Each backend keeps its plain,
+// whole-tensor `features()` beside these as the reference the tests compare against.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "attention/linear_attention.h"
+
+namespace lra {
+
+// Softmax-kernel features (FAVOR+, FAVOR#): log phi(x) = x P^T + offset - |x|^2 / 2 (+ const).
+// projection: (P, m, d) with P = 1 (shared) or BH (one per batch element and head); offset:
+// (P, 1, m) or undefined. Query rows are shifted by their own maximum (the -|x|^2/2 term is a
+// per-row constant there and is dropped with it); keys by one maximum per (batch, head) over
+// real keys; padded keys get log phi = -inf, i.e. phi = 0 and no gradient.
+c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& projection,
+                                                           const torch::Tensor& offset);
+
+// Random Maclaurin features (SchoenbAt): phi(x) = [c0, s_i prod_{j < N_i} (w_ij . x)].
+// One matmul gives every factor of every feature; the factors are laid out factor-major with the
+// features sorted by degree, largest first: slot j holds factor j of the first count_j features
+// (count_0 >= count_1 >= ...), so the products are a running product over slots (each factor
+// multiplied once), and its backward a prefix times suffix product.
+struct MaclaurinLayout {
+  torch::Tensor factors_t;  // (d, F): column f = Rademacher vector of factor-major slot entry f
+  std::vector<int64_t> slot_offset, slot_count;  // per slot j: first column and features covered
+  torch::Tensor scales;  // (m - 1): s_i for the features in the sorted order
+  double constant = 1.0;  // c0 = sqrt(a_0)
+  int64_t features = 1;   // m (1 constant + m - 1 random)
+};
+
+// degrees: (m-1) int64 sorted ascending; rademacher: (F, d) with the factors of each feature in
+// consecutive rows, features in the order of `degrees`; scales: (m-1) for that order.
+MaclaurinLayout make_maclaurin_layout(const torch::Tensor& degrees, const torch::Tensor& rademacher,
+                                      const torch::Tensor& scales, double constant);
+
+c10::intrusive_ptr<ChunkedFeatureMap> make_maclaurin_feature_map(const MaclaurinLayout& layout,
+                                                                 const torch::TensorOptions& opts);
+
+}  // namespace lra

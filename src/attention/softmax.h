@@ -1,0 +1,21 @@
+// Exact softmax attention, two implementations of the same formula (the backend uses the fused
+// one; tests and lra_bench compare them).
+#pragma once
+#include <torch/types.h>
+
+namespace lra {
+
+// softmax(q k^T / sqrt(d)) v from plain ops: forms the (B, H, L, L) scores and weights.
+// q, k, v: (B, H, L, d); key_mask: (B, L), padded keys at -inf (exactly zero weight).
+torch::Tensor softmax_attention_reference(const torch::Tensor& q, const torch::Tensor& k,
+                                          const torch::Tensor& v, const torch::Tensor& key_mask,
+                                          double dropout, bool training);
+
+// The same through LibTorch's scaled_dot_product_attention (flash attention on CPU and CUDA,
+// never storing the L x L matrix); the boolean mask is applied as -inf, so padded keys keep
+// exactly zero weight.
+torch::Tensor softmax_attention_fused(const torch::Tensor& q, const torch::Tensor& k,
+                                      const torch::Tensor& v, const torch::Tensor& key_mask,
+                                      double dropout, bool training);
+
+}  // namespace lra
