@@ -262,6 +262,10 @@ void add_train_fields(Fields& f, TrainConfig& t) {
                            "last finite loss), or skip that update."));
   f.push_back(int_field("train.max_nonfinite", &t.max_nonfinite, 0, kMaxInt,
                         "on_nonfinite: skip: the most updates skipped before the run stops."));
+  f.push_back(int_field("train.checkpoint_every", &t.checkpoint_every, 0, kMaxInt,
+                        "Steps between resumable checkpoints (checkpoint.pt, for --resume); "
+                        "one is also written at every evaluation and on SIGINT/SIGTERM. "
+                        "0 = at evaluations only."));
 }
 
 void add_eval_output_fields(Fields& f, EvalConfig& e, OutputConfig& o) {

@@ -20,12 +20,24 @@ std::vector<int64_t> BatchOrder::next(int64_t batch_size) {
   return batch;
 }
 
+void BatchOrder::skip(int64_t batches, int64_t batch_size) {
+  for (int64_t i = 0; i < batches; ++i) next(batch_size);
+}
+
+namespace {
+BatchOrder positioned_order(int64_t size, uint64_t seed, int64_t batch_size, int64_t skip) {
+  BatchOrder order(size, seed);
+  order.skip(skip, batch_size);
+  return order;
+}
+}  // namespace
+
 BatchPrefetcher::BatchPrefetcher(const Split& split, int64_t batch_size, uint64_t seed,
-                                 size_t depth)
+                                 size_t depth, int64_t start_batch)
     : split_(split),
       batch_size_(batch_size),
       depth_(depth),
-      order_(split.size(), seed),
+      order_(positioned_order(split.size(), seed, batch_size, start_batch)),
       thread_([this] { produce(); }) {}
 
 BatchPrefetcher::~BatchPrefetcher() {

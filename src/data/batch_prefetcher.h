@@ -19,6 +19,8 @@ class BatchOrder {
  public:
   BatchOrder(int64_t size, uint64_t seed);
   std::vector<int64_t> next(int64_t batch_size);
+  // Moves past `batches` batches as next() would: a resumed run continues the same order.
+  void skip(int64_t batches, int64_t batch_size);
 
  private:
   Rng rng_;
@@ -28,7 +30,9 @@ class BatchOrder {
 
 class BatchPrefetcher {
  public:
-  BatchPrefetcher(const Split& split, int64_t batch_size, uint64_t seed, size_t depth = 4);
+  // `start_batch` batches of the order are skipped first (resuming after that many steps).
+  BatchPrefetcher(const Split& split, int64_t batch_size, uint64_t seed, size_t depth = 4,
+                  int64_t start_batch = 0);
   ~BatchPrefetcher();
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;

@@ -4,24 +4,63 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.h"
+#include "train/resume.h"
 #include "train/run.h"
 #include "train/stop_signal.h"
 #include "util/log.h"
 
-int main(int argc, char** argv) {
-  CLI::App app{"lra_train: train a Transformer with a selectable attention backend on an LRA task"};
+namespace {
+
+struct Args {
   std::string config_path;
   std::vector<std::string> overrides;
+  bool resume = false;
+  std::string resume_dir;  // --resume DIR; empty: the config's output.dir/name
+  bool force = false;
+};
+
+// The config to run: --config (or, resuming a run folder without one, its config.yaml) with
+// the --set overrides; resuming, also checks the run's checkpoint. Throws ConfigError or
+// ResumeError.
+lra::Config resolve_config(const Args& a) {
+  std::string path = a.config_path;
+  if (path.empty() && !a.resume_dir.empty()) path = a.resume_dir + "/config.yaml";
+  if (path.empty() && a.overrides.empty())
+    throw lra::ConfigError(a.resume ? "--resume: give the run folder (--resume runs/<name>) or the "
+                                      "run's config (--config FILE --resume)"
+                                    : "--config: required (e.g. --config configs/quickstart.yaml)");
+  lra::Config config =
+      path.empty() ? lra::load_config_text("", a.overrides) : lra::load_config(path, a.overrides);
+  if (!a.resume) return config;
+  if (!a.resume_dir.empty()) lra::set_run_dir(config, a.resume_dir);
+  lra::check_resume(config.output.dir + "/" + config.name, config, a.force);
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lra_train: train a Transformer with a selectable attention backend on an LRA task"};
+  Args args;
   std::string log_level = "info";
   bool quiet = false, print_config = false, reference = false;
-  app.add_option("--config,-c", config_path, "YAML config (or a report.json to rerun its config)");
-  app.add_option("--set,-s", overrides, "Override a key: --set train.lr=3e-4 (repeatable)");
+  app.add_option("--config,-c", args.config_path,
+                 "YAML config (or a report.json to rerun its config)");
+  app.add_option("--set,-s", args.overrides, "Override a key: --set train.lr=3e-4 (repeatable)");
+  auto* resume =
+      app.add_option("--resume", args.resume_dir,
+                     "Continue a run from its checkpoint.pt: --resume runs/<name>, or --resume "
+                     "with --config for the config's output.dir/name")
+          ->expected(0, 1);
+  app.add_flag("--force", args.force,
+               "With --resume: continue even if the config changes results (listed keys)");
   app.add_flag("--quiet,-q", quiet, "No progress line or periodic log lines");
   app.add_option("--log-level", log_level, "trace | debug | info | warn | error | off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--print-config", print_config, "Print the resolved config as YAML and exit");
   app.add_flag("--config-reference", reference, "Print every config key as Markdown and exit");
   CLI11_PARSE(app, argc, argv);
+  args.resume = resume->count() > 0;
 
   if (reference) {
     std::cout << lra::config_reference_markdown();
@@ -30,12 +69,14 @@ int main(int argc, char** argv) {
   lra::log::setup(quiet && log_level == "info" ? "warn" : log_level);
   lra::Config config;
   try {
-    if (config_path.empty() && overrides.empty())
-      throw lra::ConfigError("--config: required (e.g. --config configs/quickstart.yaml)");
-    config = config_path.empty() ? lra::load_config_text("", overrides)
-                                 : lra::load_config(config_path, overrides);
+    if (args.force && !args.resume)
+      throw lra::ConfigError("--force: only meaningful with --resume");
+    config = resolve_config(args);
   } catch (const lra::ConfigError& e) {
     std::cerr << "config error:\n" << e.what() << "\n";
+    return 2;
+  } catch (const lra::ResumeError& e) {
+    std::cerr << "cannot resume:\n" << e.what() << "\n";
     return 2;
   }
   if (print_config) {
@@ -43,7 +84,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   lra::install_stop_signal_handlers();
-  auto outcome = lra::run_training(config, {!quiet});
+  lra::RunOptions options;
+  options.show_progress = !quiet;
+  options.resume = args.resume;
+  auto outcome = lra::run_training(config, options);
   if (outcome.interrupted) return 128 + lra::stop_signal();
   return outcome.ok ? 0 : 1;
 }

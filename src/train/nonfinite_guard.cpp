@@ -13,19 +13,21 @@ NonfiniteGuard::NonfiniteGuard(std::string policy, int64_t max_skipped)
 
 bool NonfiniteGuard::accept(int64_t step, double loss, double grad_norm) {
   if (std::isfinite(loss) && std::isfinite(grad_norm)) {
-    last_finite_loss_ = loss;
-    last_finite_step_ = step;
+    state_.last_finite_loss = loss;
+    state_.last_finite_step = step;
     return true;
   }
   const std::string what = !std::isfinite(loss) ? log::format("the training loss is %g", loss)
                                                 : log::format("the gradient norm is %g", grad_norm);
-  const std::string last = last_finite_step_ > 0 ? log::format("last finite loss %.6g at step %ld",
-                                                               last_finite_loss_, last_finite_step_)
-                                                 : std::string("no finite step yet");
+  const std::string last = state_.last_finite_step > 0
+                               ? log::format("last finite loss %.6g at step %ld",
+                                             state_.last_finite_loss, state_.last_finite_step)
+                               : std::string("no finite step yet");
   const std::string where = log::format("step %ld: ", step) + what + " (" + last + ")";
-  if (policy_ == "skip" && skipped_ < max_skipped_) {
-    ++skipped_;
-    log::warn(where + log::format("; update skipped (%ld of at most %ld)", skipped_, max_skipped_));
+  if (policy_ == "skip" && state_.skipped < max_skipped_) {
+    ++state_.skipped;
+    log::warn(where +
+              log::format("; update skipped (%ld of at most %ld)", state_.skipped, max_skipped_));
     return false;
   }
   if (policy_ == "skip")

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "train/train_state.h"
+
 namespace lra {
 
 class NonfiniteGuard {
@@ -12,14 +14,15 @@ class NonfiniteGuard {
   // True when step `step`'s update may be applied, false when it must be skipped. Throws
   // std::runtime_error when the run has to stop.
   bool accept(int64_t step, double loss, double grad_norm);
-  int64_t skipped() const { return skipped_; }
+  int64_t skipped() const { return state_.skipped; }
+  // The counters, for checkpoints and resuming.
+  const NonfiniteState& state() const { return state_; }
+  void restore(const NonfiniteState& state) { state_ = state; }
 
  private:
   std::string policy_;
   int64_t max_skipped_;
-  int64_t skipped_ = 0;
-  double last_finite_loss_ = 0.0;
-  int64_t last_finite_step_ = 0;
+  NonfiniteState state_;
 };
 
 }  // namespace lra

@@ -16,8 +16,9 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-Progress::Progress(int64_t total_steps, bool enabled)
+Progress::Progress(int64_t total_steps, bool enabled, int64_t first_step)
     : total_(total_steps),
+      first_(first_step),
       terminal_(enabled && ::isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
@@ -28,7 +29,7 @@ void Progress::update(int64_t step, double loss, double accuracy) {
   if (step != total_ && now - last_draw_ < std::chrono::milliseconds(200)) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(step) / elapsed : 0.0;
+  const double rate = elapsed > 0 ? static_cast<double>(step - first_) / elapsed : 0.0;
   const double eta = rate > 0 ? static_cast<double>(total_ - step) / rate : 0.0;
   std::fprintf(stderr, "\r\033[K step %ld/%ld | loss %.4f | acc %.3f | %.1f steps/s | ETA %s", step,
                total_, loss, accuracy, rate, format_duration(eta).c_str());

@@ -8,7 +8,8 @@ namespace lra {
 
 class Progress {
  public:
-  Progress(int64_t total_steps, bool enabled);
+  // `first_step`: steps already done when this process started (a resumed run).
+  Progress(int64_t total_steps, bool enabled, int64_t first_step = 0);
   ~Progress() { clear(); }  // an error message must not land on the live line
   // Called every step; draws at most ~5 times a second on a terminal.
   void update(int64_t step, double loss, double accuracy);
@@ -18,6 +19,7 @@ class Progress {
 
  private:
   int64_t total_;
+  int64_t first_;
   bool terminal_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;

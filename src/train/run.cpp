@@ -72,7 +72,7 @@ RunOutcome run_training(const Config& config, const RunOptions& options) {
     log::info(log::format("data: %ld train / %ld val / %ld test, length %ld", data->train.size(),
                           data->val.size(), data->test.size(), data->max_length));
     result = std::make_unique<TrainResult>(
-        train(config, *data, info.device, out.run_dir, options.show_progress));
+        train(config, *data, info.device, out.run_dir, options.show_progress, options.resume));
     info.status = result->interrupted ? "interrupted" : "completed";
     out.ok = !result->interrupted;
     out.interrupted = result->interrupted;

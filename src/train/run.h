@@ -8,6 +8,7 @@ namespace lra {
 
 struct RunOptions {
   bool show_progress = true;
+  bool resume = false;  // continue from <run_dir>/checkpoint.pt (check_resume first)
 };
 
 struct RunOutcome {

@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
+#include <memory>
 #include <numeric>
+#include <sstream>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
 #include "data/batch_prefetcher.h"
+#include "train/checkpoint.h"
+#include "train/metrics_log.h"
+#include "train/model_state.h"
 #include "train/nonfinite_guard.h"
 #include "train/progress.h"
 #include "train/schedule.h"
@@ -26,25 +30,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 enum SeedStream : uint64_t { kShuffleStream = 2, kModelStream = 3 };
 
-// Parameters and buffers copied out, to restore the best model without a file round-trip.
-std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
-  std::vector<torch::Tensor> s;
-  torch::NoGradGuard no_grad;
-  for (auto& p : m.parameters()) s.push_back(p.detach().clone());
-  for (auto& b : m.buffers()) s.push_back(b.detach().clone());
-  return s;
-}
-
-// Buffers are re-pointed, not copied into: random features redrawn since the snapshot may
-// have another shape (SchoenbAt's degree mix), and a new storage also tells backends that cache
-// values derived from a buffer that it changed.
-void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& s) {
-  torch::NoGradGuard no_grad;
-  size_t i = 0;
-  for (auto& p : m.parameters()) p.copy_(s[i++]);
-  for (auto& b : m.buffers()) b.set_(s[i++].clone());
-}
-
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
@@ -59,25 +44,6 @@ void set_optimizer(torch::optim::AdamW& opt, double lr, double beta1) {
     o.betas({beta1, std::get<1>(o.betas())});
   }
 }
-
-class MetricsLog {
- public:
-  explicit MetricsLog(const std::string& path) : out_(path, std::ios::trunc) {
-    if (!out_)
-      throw std::runtime_error(path + ": cannot create metrics log (is output.dir writable?)");
-  }
-  void append(const nlohmann::ordered_json& line) {
-    out_ << line.dump() << '\n';
-    out_.flush();  // a crash loses at most the line being written
-  }
-
- private:
-  std::ofstream out_;
-};
-
-struct StepStats {
-  double loss_sum = 0.0, correct = 0.0, count = 0.0, real_tokens = 0.0;
-};
 
 // Forward and backward over `batch`, split into grad_accum chunks; the gradients are left in
 // the parameters for the optimizer step.
@@ -148,135 +114,258 @@ EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, i
   return r;
 }
 
+namespace {
+
+// Module archive bytes (torch::save format), for best.pt and last.pt.
+std::string module_bytes(torch::nn::Module& module) {
+  torch::serialize::OutputArchive archive;
+  module.save(archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
+}
+
+// One run of the training loop, fresh or resumed from run_dir/checkpoint.pt.
+class TrainLoop {
+ public:
+  TrainLoop(const Config& config, const TaskData& data, const c10::Device& device,
+            const std::string& run_dir, bool show_progress)
+      : config_(config),
+        t_(config.train),
+        data_(data),
+        device_(device),
+        run_dir_(run_dir),
+        show_progress_(show_progress),
+        schedule_(config.train),
+        nonfinite_(t_.on_nonfinite, t_.max_nonfinite),
+        eval_batch_(config.eval.batch_size > 0 ? config.eval.batch_size : t_.batch_size) {}
+
+  TrainResult run(bool resume);
+
+ private:
+  void build_model();
+  void resume_from_checkpoint();
+  void train_step(int64_t step);
+  void validate(int64_t step);
+  void write_checkpoint();
+  void write_model(const std::string& file, const std::vector<torch::Tensor>* state);
+  TrainResult finish(bool interrupted);
+
+  const Config& config_;
+  const TrainConfig& t_;
+  const TaskData& data_;
+  c10::Device device_;
+  std::string run_dir_;
+  bool show_progress_;
+  Schedule schedule_;
+  NonfiniteGuard nonfinite_;
+  int64_t eval_batch_;
+  Classifier model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> opt_;
+  std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<BatchPrefetcher> batches_;
+  std::unique_ptr<Progress> progress_;
+  TrainState state_;
+  std::vector<torch::Tensor> best_state_;
+  int64_t first_timed_step_ = 0;  // earlier steps of this process are left out of the timing
+};
+
+void TrainLoop::build_model() {
+  torch::manual_seed(derive_seed(static_cast<uint64_t>(config_.seed), kModelStream));
+  model_ = Classifier(config_.model, config_.attention, data_.vocab_size, data_.max_length,
+                      data_.num_classes, data_.train.tokens2.defined(),
+                      static_cast<uint64_t>(config_.seed));
+  model_->to(device_);
+  model_->train();
+  opt_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
+                                               torch::optim::AdamWOptions(t_.lr)
+                                                   .betas({t_.beta1, t_.beta2})
+                                                   .eps(t_.eps)
+                                                   .weight_decay(t_.weight_decay));
+  best_state_ = snapshot(*model_);
+}
+
+// Everything the checkpoint holds replaces what build_model made; the RNG streams continue
+// where the checkpoint left them, so the remaining steps draw what they would have drawn.
+void TrainLoop::resume_from_checkpoint() {
+  Checkpoint c = load_checkpoint(run_dir_ + "/" + kCheckpointFile, device_, opt_.get());
+  restore(*model_, c.model);
+  best_state_ = std::move(c.best);
+  restore_rng_state(c.rng, device_);
+  nonfinite_.restore(c.state.nonfinite);
+  state_ = std::move(c.state);
+  log::info(log::format("resumed from %s/%s at step %ld of %ld", run_dir_.c_str(), kCheckpointFile,
+                        state_.step, t_.steps));
+  // A best.pt written after the checkpoint (before the crash) would be from steps about to be
+  // redone: put back the checkpoint's.
+  if (config_.output.save_checkpoint && state_.best_step > 0)
+    write_model(run_dir_ + "/best.pt", &best_state_);
+}
+
+void TrainLoop::write_model(const std::string& path, const std::vector<torch::Tensor>* state) {
+  if (!state) {
+    write_file_atomic(path, module_bytes(*model_));
+    return;
+  }
+  auto current = snapshot(*model_);
+  restore(*model_, *state);
+  const std::string bytes = module_bytes(*model_);
+  restore(*model_, current);
+  write_file_atomic(path, bytes);
+}
+
+void TrainLoop::write_checkpoint() {
+  Checkpoint c;
+  c.config_yaml = to_yaml(config_);
+  c.state = state_;
+  c.state.nonfinite = nonfinite_.state();
+  c.state.metrics_offset = metrics_->offset();
+  c.model = snapshot(*model_);
+  c.best = best_state_;
+  c.rng = capture_rng_state(device_);
+  save_checkpoint(run_dir_ + "/" + kCheckpointFile, c, *opt_);
+}
+
+void TrainLoop::train_step(int64_t step) {
+  set_optimizer(*opt_, schedule_.lr(step - 1), schedule_.beta1(step - 1));
+  Batch batch = batches_->next();
+  ++state_.batches_consumed;
+  const auto start = Clock::now();
+  opt_->zero_grad();
+  StepStats s = forward_backward(model_, batch, t_, device_);
+  const bool applied = nonfinite_.accept(step, s.loss_sum / s.count, clip_and_measure(model_, t_));
+  if (applied) opt_->step();
+  model_->encoder()->on_train_step(step);
+  synchronize(device_);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  auto& timing = state_.timing;
+  if (applied && step > first_timed_step_) {  // a skipped step counts in no average or timing
+    timing.step_ms.push_back(seconds * 1e3);
+    timing.seconds += seconds;
+    timing.samples += s.count;
+    timing.real_tokens += s.real_tokens;
+  }
+  auto& window = state_.window;
+  if (applied) {
+    window.loss_sum += s.loss_sum;
+    window.correct += s.correct;
+    window.count += s.count;
+    progress_->update(step, s.loss_sum / s.count, s.correct / s.count);
+  }
+  state_.step = step;
+  if ((step % t_.log_every == 0 || step == t_.steps) && window.count > 0) {
+    nlohmann::ordered_json line = {{"step", step},
+                                   {"loss", window.loss_sum / window.count},
+                                   {"accuracy", window.correct / window.count},
+                                   {"lr", schedule_.lr(step - 1)},
+                                   {"ms_per_step", seconds * 1e3}};
+    metrics_->append(line);
+    if (!progress_->on_terminal() && show_progress_)
+      log::info(log::format("step %ld/%ld loss %.4f acc %.3f lr %.3g", step, t_.steps,
+                            window.loss_sum / window.count, window.correct / window.count,
+                            schedule_.lr(step - 1)));
+    window = StepStats{};
+  }
+}
+
+void TrainLoop::validate(int64_t step) {
+  EvalResult v = evaluate(model_, data_.val, eval_batch_, config_.eval.batches, device_);
+  state_.timing.eval_examples += static_cast<double>(v.examples);
+  state_.timing.eval_seconds += v.seconds;
+  state_.history.push_back({step, v});
+  metrics_->append({{"step", step}, {"val_accuracy", v.accuracy}, {"val_loss", v.loss}});
+  const bool eligible =
+      static_cast<double>(step) >= config_.eval.best_after * static_cast<double>(t_.steps);
+  const bool better = eligible && v.accuracy > state_.best_val_accuracy;
+  if (better) {
+    state_.best_val_accuracy = v.accuracy;
+    state_.best_step = step;
+    best_state_ = snapshot(*model_);
+    if (config_.output.save_checkpoint) write_model(run_dir_ + "/best.pt", nullptr);
+  }
+  progress_->clear();
+  log::info(log::format("step %ld/%ld: val accuracy %.4f (loss %.4f)%s", step, t_.steps, v.accuracy,
+                        v.loss, better ? " *best*" : ""));
+}
+
+TrainResult TrainLoop::run(bool resume) {
+  build_model();
+  if (resume) resume_from_checkpoint();
+  const std::string metrics_path = run_dir_ + "/metrics.jsonl";
+  metrics_ = resume ? std::make_unique<MetricsLog>(metrics_path, state_.metrics_offset)
+                    : std::make_unique<MetricsLog>(metrics_path);
+  batches_ = std::make_unique<BatchPrefetcher>(
+      data_.train, t_.batch_size, derive_seed(static_cast<uint64_t>(config_.seed), kShuffleStream),
+      4, state_.batches_consumed);
+  progress_ = std::make_unique<Progress>(t_.steps, show_progress_, state_.step);
+  first_timed_step_ = state_.step + std::min<int64_t>(10, t_.steps / 5);
+  reset_cuda_peak(device_);
+  const int64_t resumed_from = state_.step;
+
+  bool interrupted = false;
+  for (int64_t step = state_.step + 1; step <= t_.steps; ++step) {
+    train_step(step);
+    const bool evaluate_now = step % config_.eval.every == 0 || step == t_.steps;
+    if (evaluate_now) validate(step);
+    interrupted = stop_requested();
+    if (evaluate_now || interrupted || (t_.checkpoint_every > 0 && step % t_.checkpoint_every == 0))
+      write_checkpoint();
+    if (interrupted) break;
+  }
+  TrainResult result = finish(interrupted);
+  result.resumed_from_step = resumed_from;
+  return result;
+}
+
+TrainResult TrainLoop::finish(bool interrupted) {
+  progress_->clear();
+  TrainResult result;
+  result.parameters = parameter_count(*model_);
+  result.steps_done = state_.step;
+  result.interrupted = interrupted;
+  result.history = state_.history;
+  result.best_step = state_.best_step;
+  result.best_val_accuracy = state_.best_val_accuracy;
+  if (interrupted) {
+    log::warn(log::format("stopped by signal %d after step %ld of %ld; resume with --resume %s",
+                          stop_signal(), state_.step, t_.steps, run_dir_.c_str()));
+    write_model(run_dir_ + "/last.pt", nullptr);
+  }
+  result.peak_memory_mib = device_.is_cuda() ? cuda_peak_allocated_mib(device_) : peak_rss_mib();
+  result.peak_memory_kind = device_.is_cuda() ? "cuda_allocated" : "process_rss";
+  auto& timing = state_.timing;
+  if (!interrupted) {
+    restore(*model_, best_state_);
+    result.test = evaluate(model_, data_.test, eval_batch_, 0, device_);
+    timing.eval_examples += static_cast<double>(result.test.examples);
+    timing.eval_seconds += result.test.seconds;
+  }
+  auto& tp = result.train;
+  tp.warmup_steps = std::min<int64_t>(10, t_.steps / 5);
+  tp.measured_steps = static_cast<int64_t>(timing.step_ms.size());
+  tp.ms_per_step_median = percentile(timing.step_ms, 0.5);
+  tp.ms_per_step_p90 = percentile(timing.step_ms, 0.9);
+  if (timing.seconds > 0) {
+    tp.samples_per_s = timing.samples / timing.seconds;
+    tp.tokens_per_s = tp.samples_per_s * static_cast<double>(data_.max_length);
+    tp.real_tokens_per_s = timing.real_tokens / timing.seconds;
+  }
+  result.eval_samples_per_s =
+      timing.eval_seconds > 0 ? timing.eval_examples / timing.eval_seconds : 0.0;
+  result.nonfinite_steps_skipped = nonfinite_.skipped();
+  return result;
+}
+
+}  // namespace
+
 TrainResult train(const Config& config, const TaskData& data, const c10::Device& device,
-                  const std::string& run_dir, bool show_progress) {
-  const auto& t = config.train;
-  if (data.train.size() < t.batch_size)
-    throw std::invalid_argument("train.batch_size: " + std::to_string(t.batch_size) +
+                  const std::string& run_dir, bool show_progress, bool resume) {
+  if (data.train.size() < config.train.batch_size)
+    throw std::invalid_argument("train.batch_size: " + std::to_string(config.train.batch_size) +
                                 " exceeds the " + std::to_string(data.train.size()) +
                                 " training examples");
-  torch::manual_seed(derive_seed(static_cast<uint64_t>(config.seed), kModelStream));
-  const bool two_tower = data.train.tokens2.defined();
-  Classifier model(config.model, config.attention, data.vocab_size, data.max_length,
-                   data.num_classes, two_tower, static_cast<uint64_t>(config.seed));
-  model->to(device);
-  model->train();
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(t.lr)
-                                                   .betas({t.beta1, t.beta2})
-                                                   .eps(t.eps)
-                                                   .weight_decay(t.weight_decay));
-  Schedule schedule(t);
-  NonfiniteGuard nonfinite(t.on_nonfinite, t.max_nonfinite);
-  BatchPrefetcher batches(data.train, t.batch_size,
-                          derive_seed(static_cast<uint64_t>(config.seed), kShuffleStream));
-  MetricsLog metrics(run_dir + "/metrics.jsonl");
-  Progress progress(t.steps, show_progress);
-  reset_cuda_peak(device);
-
-  TrainResult result;
-  result.parameters = parameter_count(*model);
-  std::vector<torch::Tensor> best_state = snapshot(*model);
-  const int64_t eval_batch = config.eval.batch_size > 0 ? config.eval.batch_size : t.batch_size;
-  const int64_t timing_warmup = std::min<int64_t>(10, t.steps / 5);
-  std::vector<double> step_ms;
-  double timed_samples = 0, timed_real_tokens = 0, timed_seconds = 0;
-  StepStats window;
-  double eval_examples = 0, eval_seconds = 0;
-
-  for (int64_t step = 1; step <= t.steps; ++step) {
-    set_optimizer(opt, schedule.lr(step - 1), schedule.beta1(step - 1));
-    Batch batch = batches.next();
-    const auto start = Clock::now();
-    opt.zero_grad();
-    StepStats s = forward_backward(model, batch, t, device);
-    const bool applied = nonfinite.accept(step, s.loss_sum / s.count, clip_and_measure(model, t));
-    if (applied) opt.step();
-    model->encoder()->on_train_step(step);
-    synchronize(device);
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    if (applied && step > timing_warmup) {  // a skipped step counts in no average or timing
-      step_ms.push_back(seconds * 1e3);
-      timed_seconds += seconds;
-      timed_samples += s.count;
-      timed_real_tokens += s.real_tokens;
-    }
-    if (applied) {
-      window.loss_sum += s.loss_sum;
-      window.correct += s.correct;
-      window.count += s.count;
-      progress.update(step, s.loss_sum / s.count, s.correct / s.count);
-    }
-    result.steps_done = step;
-
-    if ((step % t.log_every == 0 || step == t.steps) && window.count > 0) {
-      nlohmann::ordered_json line = {{"step", step},
-                                     {"loss", window.loss_sum / window.count},
-                                     {"accuracy", window.correct / window.count},
-                                     {"lr", schedule.lr(step - 1)},
-                                     {"ms_per_step", seconds * 1e3}};
-      metrics.append(line);
-      if (!progress.on_terminal() && show_progress)
-        log::info(log::format("step %ld/%ld loss %.4f acc %.3f lr %.3g", step, t.steps,
-                              window.loss_sum / window.count, window.correct / window.count,
-                              schedule.lr(step - 1)));
-      window = StepStats{};
-    }
-    if (step % config.eval.every == 0 || step == t.steps) {
-      EvalResult v = evaluate(model, data.val, eval_batch, config.eval.batches, device);
-      eval_examples += static_cast<double>(v.examples);
-      eval_seconds += v.seconds;
-      result.history.push_back({step, v});
-      metrics.append({{"step", step}, {"val_accuracy", v.accuracy}, {"val_loss", v.loss}});
-      const bool eligible =
-          static_cast<double>(step) >= config.eval.best_after * static_cast<double>(t.steps);
-      const bool better = eligible && v.accuracy > result.best_val_accuracy;
-      if (better) {
-        result.best_val_accuracy = v.accuracy;
-        result.best_step = step;
-        best_state = snapshot(*model);
-        if (config.output.save_checkpoint)
-          write_path_atomic(run_dir + "/best.pt",
-                            [&model](const std::string& p) { torch::save(model, p); });
-      }
-      progress.clear();
-      log::info(log::format("step %ld/%ld: val accuracy %.4f (loss %.4f)%s", step, t.steps,
-                            v.accuracy, v.loss, better ? " *best*" : ""));
-    }
-    if (stop_requested()) {
-      result.interrupted = true;
-      break;
-    }
-  }
-  progress.clear();
-  if (result.interrupted) {
-    log::warn(log::format("stopped by signal %d after step %ld of %ld", stop_signal(),
-                          result.steps_done, t.steps));
-    write_path_atomic(run_dir + "/last.pt",
-                      [&model](const std::string& p) { torch::save(model, p); });
-  }
-
-  result.peak_memory_mib = device.is_cuda() ? cuda_peak_allocated_mib(device) : peak_rss_mib();
-  result.peak_memory_kind = device.is_cuda() ? "cuda_allocated" : "process_rss";
-  if (!result.interrupted) {
-    restore(*model, best_state);
-    result.test = evaluate(model, data.test, eval_batch, 0, device);
-    eval_examples += static_cast<double>(result.test.examples);
-    eval_seconds += result.test.seconds;
-  }
-
-  auto& tp = result.train;
-  tp.warmup_steps = timing_warmup;
-  tp.measured_steps = static_cast<int64_t>(step_ms.size());
-  tp.ms_per_step_median = percentile(step_ms, 0.5);
-  tp.ms_per_step_p90 = percentile(step_ms, 0.9);
-  if (timed_seconds > 0) {
-    tp.samples_per_s = timed_samples / timed_seconds;
-    tp.tokens_per_s = tp.samples_per_s * static_cast<double>(data.max_length);
-    tp.real_tokens_per_s = timed_real_tokens / timed_seconds;
-  }
-  result.eval_samples_per_s = eval_seconds > 0 ? eval_examples / eval_seconds : 0.0;
-  result.nonfinite_steps_skipped = nonfinite.skipped();
-  return result;
+  TrainLoop loop(config, data, device, run_dir, show_progress);
+  return loop.run(resume);
 }
 
 }  // namespace lra

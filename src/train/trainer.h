@@ -10,20 +10,9 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "model/transformer.h"
+#include "train/train_state.h"
 
 namespace lra {
-
-struct EvalResult {
-  double accuracy = 0.0;
-  double loss = 0.0;
-  int64_t examples = 0;
-  double seconds = 0.0;
-};
-
-struct ValidationPoint {
-  int64_t step = 0;
-  EvalResult result;
-};
 
 struct Throughput {
   double samples_per_s = 0.0;
@@ -38,7 +27,8 @@ struct Throughput {
 struct TrainResult {
   int64_t parameters = 0;
   int64_t steps_done = 0;
-  bool interrupted = false;  // stopped early by SIGINT/SIGTERM: no test score
+  int64_t resumed_from_step = 0;  // the checkpoint's step when resumed, else 0
+  bool interrupted = false;       // stopped early by SIGINT/SIGTERM: no test score
   int64_t nonfinite_steps_skipped = 0;
   std::vector<ValidationPoint> history;
   int64_t best_step = 0;
@@ -54,8 +44,9 @@ struct TrainResult {
 EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, int64_t max_batches,
                     const c10::Device& device);
 
-// Runs the whole training described by `config`; writes metrics.jsonl and best.pt into run_dir.
+// Runs the whole training described by `config`; writes metrics.jsonl, best.pt and the
+// resumable checkpoint.pt into run_dir. With `resume`, continues from run_dir's checkpoint.pt.
 TrainResult train(const Config& config, const TaskData& data, const c10::Device& device,
-                  const std::string& run_dir, bool show_progress);
+                  const std::string& run_dir, bool show_progress, bool resume = false);
 
 }  // namespace lra

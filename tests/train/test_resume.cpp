@@ -1,0 +1,211 @@
+// Kill-and-resume: a run SIGKILLed between checkpoints and resumed ends exactly like an
+// uninterrupted one; resuming under a config that changes results is refused.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "../data/data_test_util.h"
+#include "process_util.h"
+#include "train/checkpoint.h"
+
+namespace fs = std::filesystem;
+using lra::test::read_text;
+using lra::test::run_lra_train;
+using lra::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+// A quickstart-like run that takes about a second: dropout and FAVOR+ feature redraws make
+// the result depend on the RNG streams; log_every does not divide checkpoint_every, so a
+// metrics line is half-summed at each checkpoint.
+std::vector<std::string> run_args(const std::string& runs, const std::string& name, int64_t steps) {
+  std::vector<std::string> sets = {"name=" + name,
+                                   "output.dir=" + runs,
+                                   "threads=1",
+                                   "seed=5",
+                                   "data.max_length=32",
+                                   "data.synthetic.train_size=2000",
+                                   "data.synthetic.val_size=200",
+                                   "data.synthetic.test_size=200",
+                                   "data.synthetic.min_length=4",
+                                   "data.synthetic.max_length=32",
+                                   "model.dim=32",
+                                   "model.layers=1",
+                                   "model.mlp_dim=64",
+                                   "model.head_hidden=32",
+                                   "model.dropout=0.1",
+                                   "attention.type=favor",
+                                   "attention.features=16",
+                                   "attention.redraw_interval=7",
+                                   "train.batch_size=32",
+                                   "train.steps=" + std::to_string(steps),
+                                   "train.warmup=20",
+                                   "train.log_every=7",
+                                   "train.checkpoint_every=20",
+                                   "eval.every=50"};
+  std::vector<std::string> args = {
+      "--config", std::string(LRA_SOURCE_DIR) + "/configs/quickstart.yaml", "--quiet"};
+  for (const auto& s : sets) args.insert(args.end(), {"--set", s});
+  return args;
+}
+
+std::vector<json> metrics_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<json> out;
+  for (std::string line; std::getline(in, line);) {
+    auto j = json::parse(line);
+    j.erase("ms_per_step");  // a timing, different run to run
+    out.push_back(j);
+  }
+  return out;
+}
+
+int64_t line_count(const std::string& path) {
+  std::ifstream in(path);
+  return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
+}
+
+json report_of(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/report.json");
+  return json::parse(in);
+}
+
+void expect_same_tensors(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b,
+                         const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::equal(a[i], b[i])) << what << " tensor " << i << " differs";
+}
+
+}  // namespace
+
+TEST(Resume, KilledRunResumesToExactlyTheUninterruptedResult) {
+  TempDir dir;
+  const std::string runs = dir / "runs", killed = runs + "/killed", whole = runs + "/whole";
+  const int64_t steps = 300;
+
+  // Kill the run with SIGKILL once a checkpoint exists and training has gone past it.
+  auto child = lra::test::start_lra_train(run_args(runs, "killed", steps), dir / "killed.log");
+  const std::string checkpoint = killed + "/" + lra::kCheckpointFile;
+  for (int i = 0; i < 20000 && !fs::exists(checkpoint); ++i) usleep(1000);
+  const int64_t lines_at_checkpoint = line_count(killed + "/metrics.jsonl");
+  for (int i = 0; i < 20000 && line_count(killed + "/metrics.jsonl") <= lines_at_checkpoint; ++i)
+    usleep(1000);
+  ASSERT_EQ(kill(child.pid, SIGKILL), 0);
+  ASSERT_EQ(lra::test::wait_child(child), 128 + SIGKILL) << read_text(dir / "killed.log");
+  ASSERT_FALSE(fs::exists(killed + "/report.json")) << "the run finished before it was killed";
+  const auto at_kill = lra::load_checkpoint(checkpoint, torch::kCPU, nullptr).state.step;
+  const auto lines_at_kill = metrics_lines(killed + "/metrics.jsonl");
+  ASSERT_GT(at_kill, 0);
+  ASSERT_LT(at_kill, steps);
+
+  // Resume from the run folder alone (its config.yaml), and run the same config unbroken.
+  ASSERT_EQ(run_lra_train({"--resume", killed, "--quiet"}, dir / "resumed.log"), 0)
+      << read_text(dir / "resumed.log");
+  EXPECT_NE(read_text(dir / "resumed.log").find("resumed from"), std::string::npos);
+  ASSERT_EQ(run_lra_train(run_args(runs, "whole", steps), dir / "whole.log"), 0)
+      << read_text(dir / "whole.log");
+
+  const json a = report_of(killed), b = report_of(whole);
+  EXPECT_EQ(a["status"], "completed");
+  for (const char* key : {"validation_history", "best", "steps_done", "nonfinite_steps_skipped",
+                          "parameters", "data"})
+    EXPECT_EQ(a[key], b[key]) << key;
+  for (const char* key : {"accuracy", "loss", "examples"})  // "seconds" is a timing
+    EXPECT_EQ(a["test"][key], b["test"][key]) << "test " << key;
+  const auto resumed_lines = metrics_lines(killed + "/metrics.jsonl");
+  EXPECT_EQ(resumed_lines, metrics_lines(whole + "/metrics.jsonl"));
+  EXPECT_GT(resumed_lines.size(), lines_at_kill.size());
+
+  const auto ca = lra::load_checkpoint(killed + "/" + lra::kCheckpointFile, torch::kCPU, nullptr);
+  const auto cb = lra::load_checkpoint(whole + "/" + lra::kCheckpointFile, torch::kCPU, nullptr);
+  EXPECT_EQ(ca.state.step, steps);
+  expect_same_tensors(ca.model, cb.model, "final model");
+  expect_same_tensors(ca.best, cb.best, "best model");
+  EXPECT_EQ(read_text(killed + "/best.pt"), read_text(whole + "/best.pt"));
+  std::cout << "[ killed after the checkpoint of step " << at_kill << " of " << steps
+            << "; resumed: test accuracy " << a["test"]["accuracy"] << ", uninterrupted "
+            << b["test"]["accuracy"] << " ]\n";
+}
+
+// A finished short run to resume: its checkpoint is at the last step, so a resume only tests.
+class ResumeConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(run_lra_train(run_args(runs_, "done", 40), dir_ / "first.log"), 0)
+        << read_text(dir_ / "first.log");
+    report_ = read_text(run_ + "/report.json");
+  }
+  int resume(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--resume", run_, "--quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_lra_train(args, log_);
+  }
+  TempDir dir_;
+  std::string runs_ = dir_ / "runs", run_ = runs_ + "/done", log_ = dir_ / "resume.log";
+  std::string report_;
+};
+
+TEST_F(ResumeConfig, ResultChangingKeysAreRefusedWithTheirListAndNothingIsWritten) {
+  EXPECT_EQ(resume({"--set", "train.lr=0.5", "--set", "model.dim=16", "--set", "seed=6"}), 2);
+  const std::string log = read_text(log_);
+  for (const char* part :
+       {"cannot resume", "done/checkpoint.pt: the config differs",
+        "train.lr: 0.001 in the checkpoint, 0.5 now", "model.dim: 32 in the checkpoint, 16 now",
+        "seed: 5 in the checkpoint, 6 now", "--force"})
+    EXPECT_NE(log.find(part), std::string::npos) << "missing: " << part << "\nlog: " << log;
+  EXPECT_EQ(log.find("threads"), std::string::npos) << log;
+  EXPECT_EQ(read_text(run_ + "/report.json"), report_);
+}
+
+TEST_F(ResumeConfig, ResultNeutralKeysMayDiffer) {
+  EXPECT_EQ(resume({"--set", "threads=2", "--set", "train.log_every=3", "--set",
+                    "train.checkpoint_every=5", "--set", "output.save_checkpoint=false"}),
+            0)
+      << read_text(log_);
+  std::ifstream in(run_ + "/report.json");
+  const json report = json::parse(in);
+  EXPECT_EQ(report["status"], "completed");
+  EXPECT_EQ(report["config"]["train"]["log_every"], 3);
+}
+
+TEST_F(ResumeConfig, ForceResumesUnderTheNewConfig) {
+  ASSERT_EQ(resume({"--set", "train.lr=0.5", "--force"}), 0) << read_text(log_);
+  EXPECT_NE(read_text(log_).find("--force: resuming under a config that differs"),
+            std::string::npos);
+  std::ifstream in(run_ + "/report.json");
+  EXPECT_EQ(json::parse(in)["config"]["train"]["lr"], 0.5);
+}
+
+TEST_F(ResumeConfig, AModelThatNoLongerFitsFailsNamingTheCheckpoint) {
+  EXPECT_EQ(resume({"--set", "model.dim=16", "--force"}), 1);
+  EXPECT_NE(read_text(log_).find("was the model config changed?"), std::string::npos)
+      << read_text(log_);
+}
+
+TEST(Resume, WithoutACheckpointIsRefused) {
+  TempDir dir;
+  const int code =
+      run_lra_train({"--config", std::string(LRA_SOURCE_DIR) + "/configs/quickstart.yaml", "--set",
+                     "output.dir=" + (dir / "runs"), "--resume"},
+                    dir / "log");
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(
+      read_text(dir / "log").find("runs/quickstart/checkpoint.pt: no checkpoint to resume from"),
+      std::string::npos)
+      << read_text(dir / "log");
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+  EXPECT_EQ(run_lra_train({"--resume"}, dir / "log2"), 2);
+  EXPECT_NE(read_text(dir / "log2").find("--resume: give the run folder"), std::string::npos);
+  EXPECT_EQ(run_lra_train({"--resume", dir / "nothing"}, dir / "log3"), 2);
+  EXPECT_NE(read_text(dir / "log3").find("nothing/config.yaml: cannot open config file"),
+            std::string::npos)
+      << read_text(dir / "log3");
+}
