@@ -20,6 +20,14 @@ class ExpFeatureMap : public ChunkedFeatureMap {
         offset_(offset) {}
 
   int64_t width() const override { return projection_.size(1); }
+  int64_t num_features() const override { return projection_.size(1); }
+  bool shifted() const override { return true; }
+  c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t begin, int64_t end) const override {
+    if (projection_.size(0) == 1) return c10::make_intrusive<ExpFeatureMap>(*this);
+    return c10::make_intrusive<ExpFeatureMap>(
+        projection_.narrow(0, begin, end - begin),
+        offset_.defined() ? offset_.narrow(0, begin, end - begin) : offset_);
+  }
 
   Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
                  torch::Tensor& shift) const override {
@@ -65,6 +73,11 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
 
   int64_t width() const override {
     return std::max(layout_.features, layout_.features > 1 ? layout_.factors_t.size(1) : 0);
+  }
+  int64_t num_features() const override { return layout_.features; }
+  bool shifted() const override { return false; }
+  c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t, int64_t) const override {
+    return c10::make_intrusive<MaclaurinFeatureMap>(*this);
   }
 
   Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,

@@ -1,8 +1,10 @@
 #include "attention/linear_attention.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 namespace lra {
@@ -44,6 +46,17 @@ void accumulate_shifted(torch::Tensor& sum, torch::Tensor& shift, const torch::T
   shift = top;
 }
 
+// Runs fn over ranges of the (batch x head) axis: on the CPU one range per thread, each working
+// through its own slices with single-threaded ops (one parallel region per pass instead of one
+// per op, and each thread's data stays in its own cache); elsewhere, or with one range, at once.
+void for_each_slice(int64_t bh, const torch::Device& device,
+                    const std::function<void(int64_t, int64_t)>& fn) {
+  if (device.is_cpu() && bh > 1 && at::get_num_threads() > 1 && !at::in_parallel_region())
+    at::parallel_for(0, bh, 1, fn);
+  else
+    fn(0, bh);
+}
+
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
@@ -57,7 +70,7 @@ class ChunkedLinearAttentionFunction
                                const torch::Tensor& key_mask,
                                c10::intrusive_ptr<ChunkedFeatureMap> map, double eps) {
     const int64_t B = x.size(0), H = x.size(1), L = x.size(2), d = x.size(3), D = v.size(3);
-    const int64_t BH = B * H;
+    const int64_t BH = B * H, m = map->num_features();
     auto x3 = x.reshape({BH, L, d}).contiguous();  // (BH, L, d)
     auto y3 = y.reshape({BH, L, d}).contiguous();  // (BH, L, d)
     auto keep =
@@ -67,38 +80,49 @@ class ChunkedLinearAttentionFunction
     // leave both whatever their (finite) features are.
     auto v1 = torch::cat({v.reshape({BH, L, D}) * keep, keep}, -1);  // (BH, L, D+1)
 
-    const int64_t rows = rows_per_chunk(L, BH, map->width(), x.device());
-    torch::Tensor sum, key_shift;  // (BH, m, D+1), (BH, 1, 1) or undefined
-    for (int64_t r = 0; r < L; r += rows) {
-      const int64_t n = std::min(rows, L - r);
-      torch::Tensor piece_shift;
-      auto chunk = map->features(y3.narrow(1, r, n), true, pad.narrow(1, r, n), piece_shift);
-      auto piece = torch::bmm(chunk.phi.transpose(1, 2), v1.narrow(1, r, n));  // (BH, m, D+1)
-      accumulate_shifted(sum, key_shift, piece, piece_shift);
-    }
-
-    auto out = torch::empty({B, H, L, D}, v.options());  // (B, H, L, D)
+    auto opts = v.options();
+    auto sum = torch::empty({BH, m, D + 1}, opts);  // S = sum_j phi(k_j) [v_j, 1]^T
+    auto out = torch::empty({B, H, L, D}, opts);    // (B, H, L, D)
     auto out3 = out.view({BH, L, D});
-    auto den = torch::empty({BH, L, 1}, v.options());  // (BH, L, 1), before the eps guard
-    torch::Tensor query_shift;                         // (BH, L, 1) when the map shifts
-    for (int64_t r = 0; r < L; r += rows) {
-      const int64_t n = std::min(rows, L - r);
-      torch::Tensor shift;
-      auto chunk = map->features(x3.narrow(1, r, n), false, torch::Tensor(), shift);
-      auto o1 = torch::bmm(chunk.phi, sum);  // (BH, n, D+1)
-      auto den_n = o1.narrow(2, D, 1);
-      den.narrow(1, r, n).copy_(den_n);
-      auto out_n = out3.narrow(1, r, n);
-      torch::div_out(out_n, o1.narrow(2, 0, D), den_n.clamp_min(eps));
-      if (shift.defined()) {
-        if (!query_shift.defined()) query_shift = torch::empty({BH, L, 1}, v.options());
-        query_shift.narrow(1, r, n).copy_(shift);
-      }
+    auto den = torch::empty({BH, L, 1}, opts);  // (BH, L, 1), before the eps guard
+    torch::Tensor key_shift, query_shift;       // (BH, 1, 1), (BH, L, 1) when the map shifts
+    if (map->shifted()) {
+      key_shift = torch::empty({BH, 1, 1}, opts);
+      query_shift = torch::empty({BH, L, 1}, opts);
     }
+    for_each_slice(BH, x.device(), [&](int64_t b0, int64_t b1) {
+      torch::NoGradGuard no_grad;
+      const int64_t nb = b1 - b0;
+      auto part = map->slice(b0, b1);
+      const int64_t rows = rows_per_chunk(L, nb, part->width(), x.device());
+      auto xs = x3.narrow(0, b0, nb), ys = y3.narrow(0, b0, nb), v1s = v1.narrow(0, b0, nb);
+      auto pads = pad.narrow(0, b0, nb);
+      torch::Tensor s_sum, s_shift;  // this slice's S and key shift
+      for (int64_t r = 0; r < L; r += rows) {
+        const int64_t n = std::min(rows, L - r);
+        torch::Tensor piece_shift;
+        auto chunk = part->features(ys.narrow(1, r, n), true, pads.narrow(1, r, n), piece_shift);
+        auto piece = torch::bmm(chunk.phi.transpose(1, 2), v1s.narrow(1, r, n));  // (nb, m, D+1)
+        accumulate_shifted(s_sum, s_shift, piece, piece_shift);
+      }
+      if (L == 0) s_sum = torch::zeros({nb, m, D + 1}, opts);
+      sum.narrow(0, b0, nb).copy_(s_sum);
+      if (key_shift.defined()) key_shift.narrow(0, b0, nb).copy_(s_shift);
+      for (int64_t r = 0; r < L; r += rows) {
+        const int64_t n = std::min(rows, L - r);
+        torch::Tensor shift;
+        auto chunk = part->features(xs.narrow(1, r, n), false, torch::Tensor(), shift);
+        auto o1 = torch::bmm(chunk.phi, s_sum);  // (nb, n, D+1)
+        auto den_n = o1.narrow(2, D, 1);
+        den.narrow(0, b0, nb).narrow(1, r, n).copy_(den_n);
+        auto out_n = out3.narrow(0, b0, nb).narrow(1, r, n);
+        torch::div_out(out_n, o1.narrow(2, 0, D), den_n.clamp_min(eps));
+        if (query_shift.defined()) query_shift.narrow(0, b0, nb).narrow(1, r, n).copy_(shift);
+      }
+    });
     ctx->save_for_backward({x3, y3, v1, keep, sum, key_shift, out, den, query_shift});
     ctx->saved_data["map"] = c10::IValue::make_capsule(map);
     ctx->saved_data["eps"] = eps;
-    ctx->saved_data["rows"] = rows;
     return out;
   }
 
@@ -109,44 +133,52 @@ class ChunkedLinearAttentionFunction
     auto holder = ctx->saved_data["map"].toCapsule();
     const auto& map = *static_cast<const ChunkedFeatureMap*>(holder.get());
     const double eps = ctx->saved_data["eps"].toDouble();
-    const int64_t rows = ctx->saved_data["rows"].toInt();
     const int64_t BH = x3.size(0), L = x3.size(1), d = x3.size(2), D = v1.size(2) - 1;
     auto g = grads[0].reshape({BH, L, D});  // (BH, L, D)
     auto out3 = out.view({BH, L, D});
     auto pad = keep == 0;
+    auto dx = torch::empty_like(x3);                   // (BH, L, d)
+    auto dy = torch::empty_like(y3);                   // (BH, L, d)
+    auto dv = torch::empty({BH, L, D}, v1.options());  // (BH, L, D)
 
-    // Queries: d out / d [num, den] per row, then through phi(q) and into dS.
-    auto dsum = torch::zeros_like(sum);  // (BH, m, D+1)
-    auto dx = torch::empty_like(x3);     // (BH, L, d)
-    for (int64_t r = 0; r < L; r += rows) {
-      const int64_t n = std::min(rows, L - r);
-      auto shift = query_shift.defined() ? query_shift.narrow(1, r, n) : torch::Tensor();
-      auto xc = x3.narrow(1, r, n);
-      auto chunk = map.features(xc, false, torch::Tensor(), shift);
-      auto den_n = den.narrow(1, r, n);  // (BH, n, 1)
-      auto guarded = den_n.clamp_min(eps);
-      auto gn = g.narrow(1, r, n);  // (BH, n, D)
-      // out = num / max(den, eps): d num = g / den'; d den = -(g . out) / den' where den >= eps.
-      auto d_den = -(gn * out3.narrow(1, r, n)).sum(-1, true) / guarded * (den_n >= eps);
-      auto d_o1 = torch::cat({gn / guarded, d_den}, -1);                    // (BH, n, D+1)
-      auto dphi = torch::bmm(d_o1, sum.transpose(1, 2));                    // (BH, n, m)
-      dsum.baddbmm_(chunk.phi.transpose(1, 2), d_o1);                       // (BH, m, D+1)
-      dx.narrow(1, r, n).copy_(map.vjp(xc, false, chunk, dphi));
-    }
-    // Keys and values: S = sum_j phi(k_j) [v_j, 1]^T.
-    auto dy = torch::empty_like(y3);                                // (BH, L, d)
-    auto dv = torch::empty({BH, L, D}, v1.options());               // (BH, L, D)
-    for (int64_t r = 0; r < L; r += rows) {
-      const int64_t n = std::min(rows, L - r);
-      auto shift = key_shift;
-      auto yc = y3.narrow(1, r, n);
-      auto chunk = map.features(yc, true, pad.narrow(1, r, n), shift);
-      auto dphi = torch::bmm(v1.narrow(1, r, n), dsum.transpose(1, 2));  // (BH, n, m)
-      dy.narrow(1, r, n).copy_(map.vjp(yc, true, chunk, dphi));
-      auto dv1 = torch::bmm(chunk.phi, dsum.narrow(2, 0, D));  // (BH, n, D)
-      auto dv_n = dv.narrow(1, r, n);
-      torch::mul_out(dv_n, dv1, keep.narrow(1, r, n));
-    }
+    for_each_slice(BH, x3.device(), [&](int64_t b0, int64_t b1) {
+      torch::NoGradGuard no_grad;
+      const int64_t nb = b1 - b0;
+      auto part = map.slice(b0, b1);
+      const int64_t rows = rows_per_chunk(L, nb, part->width(), x3.device());
+      auto s_sum = sum.narrow(0, b0, nb);           // (nb, m, D+1)
+      auto dsum = torch::zeros_like(s_sum);         // (nb, m, D+1)
+      // Queries: d out / d [num, den] per row, then through phi(q) and into dS.
+      for (int64_t r = 0; r < L; r += rows) {
+        const int64_t n = std::min(rows, L - r);
+        auto rows_of = [&](const torch::Tensor& t) { return t.narrow(0, b0, nb).narrow(1, r, n); };
+        auto shift = query_shift.defined() ? rows_of(query_shift) : torch::Tensor();
+        auto xc = rows_of(x3);
+        auto chunk = part->features(xc, false, torch::Tensor(), shift);
+        auto den_n = rows_of(den);  // (nb, n, 1)
+        auto guarded = den_n.clamp_min(eps);
+        auto gn = rows_of(g);  // (nb, n, D)
+        // out = num / max(den, eps): d num = g / den'; d den = -(g . out) / den' where den >= eps.
+        auto d_den = -(gn * rows_of(out3)).sum(-1, true) / guarded * (den_n >= eps);
+        auto d_o1 = torch::cat({gn / guarded, d_den}, -1);    // (nb, n, D+1)
+        auto dphi = torch::bmm(d_o1, s_sum.transpose(1, 2));  // (nb, n, m)
+        dsum.baddbmm_(chunk.phi.transpose(1, 2), d_o1);       // (nb, m, D+1)
+        rows_of(dx).copy_(part->vjp(xc, false, chunk, dphi));
+      }
+      // Keys and values: S = sum_j phi(k_j) [v_j, 1]^T.
+      for (int64_t r = 0; r < L; r += rows) {
+        const int64_t n = std::min(rows, L - r);
+        auto rows_of = [&](const torch::Tensor& t) { return t.narrow(0, b0, nb).narrow(1, r, n); };
+        auto shift = key_shift.defined() ? key_shift.narrow(0, b0, nb) : torch::Tensor();
+        auto yc = rows_of(y3);
+        auto chunk = part->features(yc, true, rows_of(pad), shift);
+        auto dphi = torch::bmm(rows_of(v1), dsum.transpose(1, 2));  // (nb, n, m)
+        rows_of(dy).copy_(part->vjp(yc, true, chunk, dphi));
+        auto dv1 = torch::bmm(chunk.phi, dsum.narrow(2, 0, D));  // (nb, n, D)
+        auto dv_n = rows_of(dv);
+        torch::mul_out(dv_n, dv1, rows_of(keep));
+      }
+    });
     const auto& shape = grads[0].sizes();
     std::vector<int64_t> xshape = {shape[0], shape[1], L, d};
     return {dx.view(xshape), dy.view(xshape), dv.view(shape), torch::Tensor(), torch::Tensor(),

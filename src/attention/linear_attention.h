@@ -36,6 +36,13 @@ class ChunkedFeatureMap : public torch::CustomClassHolder {
     torch::Tensor phi;    // (BH, c, m)
     torch::Tensor saved;  // whatever vjp needs besides x and phi (may be undefined)
   };
+  // m, the number of features.
+  virtual int64_t num_features() const = 0;
+  // Whether features() uses shifts (see below).
+  virtual bool shifted() const = 0;
+  // The same map for rows [begin, end) of the flattened (batch x head) axis (maps with
+  // per-(batch, head) parameters narrow them; shared ones return a copy of themselves).
+  virtual c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t begin, int64_t end) const = 0;
   // The widest per-row intermediate (features, or the projections they are made of): sets the
   // slice size.
   virtual int64_t width() const = 0;

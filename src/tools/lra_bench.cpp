@@ -1,6 +1,8 @@
 // lra_bench: measurements of the attention backends outside training. One subcommand per
-// measurement, each registered by its own register_* function (issue 6 adds `attention` and
-// `train-step` the same way).
+// measurement, each registered by its own register_* function.
+//
+//   attention: time, memory, FLOPs and achieved rate per backend and length (src/bench/).
+//   train-step: end-to-end training throughput per backend through the trainer (src/bench/).
 //
 //   kernel-error: for each random-feature method and kernel, the relative Frobenius error of the
 //   feature Gram matrix against the exact kernel matrix, ||K^ - K|| / ||K||, and of the attention
@@ -23,6 +25,7 @@
 #include "attention/attention.h"
 #include "attention/dot_kernels.h"
 #include "attention/random_feature_attention.h"
+#include "bench/attention_bench.h"
 #include "config/config.h"
 #include "data/dataset.h"
 #include "model/transformer.h"
@@ -234,14 +237,94 @@ void register_kernel_error(CLI::App& app, KernelErrorOptions& o, int& exit_code)
   cmd->callback([&o, &exit_code] { exit_code = run_kernel_error(o); });
 }
 
+void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "attention", "Forward / forward+backward time, memory and GFLOP/s of each backend by length");
+  cmd->add_option("--backends", o.backends,
+                  "Backends (softmax_reference = the unfused softmax, for comparison)")
+      ->check(CLI::IsMember({"softmax", "softmax_reference", "kernelized", "favor", "favor_sharp",
+                             "schoenbat"}))
+      ->capture_default_str();
+  cmd->add_option("--lengths,-L", o.lengths, "Sequence lengths")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--scopes", o.scopes, "attention (one layer) | block (one encoder block)")
+      ->check(CLI::IsMember({"attention", "block"}))
+      ->capture_default_str();
+  cmd->add_option("--passes", o.passes, "forward | forward+backward")
+      ->check(CLI::IsMember({"forward", "forward+backward"}))
+      ->capture_default_str();
+  cmd->add_option("--batch,-b", o.batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--heads", o.heads, "Heads")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--head-dim,-d", o.head_dim, "Head dimension")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--features,-m", o.features, "Random features m")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--mlp-dim", o.mlp_dim, "Block MLP width")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--kernel", o.kernel, "kernelized / schoenbat kernel")
+      ->check(CLI::IsMember(lra::dot_kernel_names()))
+      ->capture_default_str();
+  cmd->add_option("--config", o.config,
+                  "Take the other attention and model settings (redraw, orthogonal, max_degree, "
+                  "pooling...) from this config; the flags above still set the shape");
+  cmd->add_option("--warmup", o.warmup, "Untimed runs per case")->capture_default_str();
+  cmd->add_option("--repeats", o.repeats, "Timed runs per case (fewer when over the time cap)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--time-cap", o.time_cap_s,
+                  "Seconds: a run (or its prediction from the previous length) longer than this "
+                  "stops the backend")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--memory-cap-mib", o.memory_cap_mib,
+                  "A predicted peak above this stops the backend before it runs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--chunk-rows", o.chunk_rows,
+                  "Rows per slice of the linear attention (0 = automatic)")
+      ->capture_default_str();
+  cmd->add_option("--device", o.device, "cpu | cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--json", o.json, "Write every case as JSON to this file");
+  cmd->add_option("--markdown", o.markdown, "Also write the tables to this file");
+  cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_attention_bench(o); });
+}
+
+void register_train_step(CLI::App& app, lra::bench::TrainStepOptions& o, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "train-step", "End-to-end training throughput per backend for a task config");
+  cmd->add_option("--config,-c", o.config, "Task config (YAML)")->capture_default_str();
+  cmd->add_option("--set,-s", o.overrides, "key.path=value overrides, as lra_train");
+  cmd->add_option("--backends", o.backends, "Backends")
+      ->check(CLI::IsMember({"softmax", "kernelized", "favor", "favor_sharp", "schoenbat"}))
+      ->capture_default_str();
+  cmd->add_option("--steps", o.steps,
+                  "Optimizer steps per backend (the trainer leaves out the first min(10, steps/5))")
+      ->check(CLI::Range(2, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--json", o.json, "Write the results as JSON to this file");
+  cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_train_step_bench(o); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"lra_bench: measurements of the attention backends"};
   app.require_subcommand(1);
   KernelErrorOptions kernel_error;
+  lra::bench::AttentionBenchOptions attention;
+  lra::bench::TrainStepOptions train_step;
   int exit_code = 0;
   register_kernel_error(app, kernel_error, exit_code);
+  register_attention(app, attention, exit_code);
+  register_train_step(app, train_step, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
