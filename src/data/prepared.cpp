@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 
 #include <torch/torch.h>
 
@@ -123,9 +125,27 @@ torch::Tensor read_array(const std::string& path, const std::string& fix) {
   }
 }
 
+// nlohmann converts a float or an out-of-range integer to an integer type with a plain cast
+// (undefined behaviour, found by fuzz/fuzz_prepared_meta): integer fields must hold integers
+// that fit.
+template <class T>
+bool fits_integer(const json& v) {
+  if (!v.is_number_integer()) return false;
+  if (v.is_number_unsigned())
+    return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  const int64_t x = v.get<int64_t>();
+  return x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+         x <= static_cast<int64_t>(std::numeric_limits<T>::max());
+}
+
 template <class T>
 T get(const json& j, const std::string& key, const std::string& where, const std::string& fix) {
   if (!j.contains(key)) throw std::runtime_error(where + ": missing field '" + key + "'" + fix);
+  if constexpr (std::is_integral_v<T>)
+    if (!fits_integer<T>(j.at(key)))
+      throw std::runtime_error(where + ": field '" + key +
+                               "' has the wrong type (expected an integer, got " +
+                               j.at(key).dump() + ")" + fix);
   try {
     return j.at(key).get<T>();
   } catch (const json::exception&) {

@@ -86,53 +86,90 @@ void expect_same_tensors(const std::vector<torch::Tensor>& a, const std::vector<
 
 }  // namespace
 
-TEST(Resume, KilledRunResumesToExactlyTheUninterruptedResult) {
-  TempDir dir;
-  const std::string runs = dir / "runs", killed = runs + "/killed", whole = runs + "/whole";
-  const int64_t steps = 300;
+// One uninterrupted run of run_args(..., kSteps), shared by the tests that stop and resume the
+// same config.
+class KillAndResume : public ::testing::Test {
+ protected:
+  static constexpr int64_t kSteps = 300;
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ASSERT_EQ(run_lra_train(run_args(runs(), "whole", kSteps), *dir_ / "whole.log"), 0)
+        << read_text(*dir_ / "whole.log");
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string runs() { return *dir_ / "runs"; }
 
-  // Kill the run with SIGKILL once a checkpoint exists and training has gone past it.
-  auto child = lra::test::start_lra_train(run_args(runs, "killed", steps), dir / "killed.log");
-  const std::string checkpoint = killed + "/" + lra::kCheckpointFile;
+  // Everything but timings equals the uninterrupted run: report, metrics lines, weights.
+  static void expect_same_as_uninterrupted(const std::string& run) {
+    const std::string whole = runs() + "/whole";
+    const json a = report_of(run), b = report_of(whole);
+    EXPECT_EQ(a["status"], "completed");
+    for (const char* key : {"validation_history", "best", "steps_done", "nonfinite_steps_skipped",
+                            "parameters", "data"})
+      EXPECT_EQ(a[key], b[key]) << key;
+    for (const char* key : {"accuracy", "loss", "examples"})  // "seconds" is a timing
+      EXPECT_EQ(a["test"][key], b["test"][key]) << "test " << key;
+    EXPECT_EQ(metrics_lines(run + "/metrics.jsonl"), metrics_lines(whole + "/metrics.jsonl"));
+    const auto ca = lra::load_checkpoint(run + "/" + lra::kCheckpointFile, torch::kCPU, nullptr);
+    const auto cb = lra::load_checkpoint(whole + "/" + lra::kCheckpointFile, torch::kCPU, nullptr);
+    EXPECT_EQ(ca.state.step, kSteps);
+    expect_same_tensors(ca.model, cb.model, "final model");
+    expect_same_tensors(ca.best, cb.best, "best model");
+    EXPECT_EQ(read_text(run + "/best.pt"), read_text(whole + "/best.pt"));
+    std::cout << "[ resumed run: test accuracy " << a["test"]["accuracy"] << " loss "
+              << a["test"]["loss"] << "; uninterrupted: " << b["test"]["accuracy"] << " loss "
+              << b["test"]["loss"] << " ]\n";
+  }
+  static TempDir* dir_;
+};
+TempDir* KillAndResume::dir_ = nullptr;
+
+TEST_F(KillAndResume, SigkillBetweenCheckpointsThenResumeEndsExactlyAsUninterrupted) {
+  const std::string run = runs() + "/killed", metrics = run + "/metrics.jsonl";
+  // SIGKILL once a checkpoint exists and training has logged a line past it.
+  auto child = lra::test::start_lra_train(run_args(runs(), "killed", kSteps), *dir_ / "k.log");
+  const std::string checkpoint = run + "/" + lra::kCheckpointFile;
   for (int i = 0; i < 20000 && !fs::exists(checkpoint); ++i) usleep(1000);
-  const int64_t lines_at_checkpoint = line_count(killed + "/metrics.jsonl");
-  for (int i = 0; i < 20000 && line_count(killed + "/metrics.jsonl") <= lines_at_checkpoint; ++i)
-    usleep(1000);
+  const int64_t lines_at_checkpoint = line_count(metrics);
+  for (int i = 0; i < 20000 && line_count(metrics) <= lines_at_checkpoint; ++i) usleep(1000);
   ASSERT_EQ(kill(child.pid, SIGKILL), 0);
-  ASSERT_EQ(lra::test::wait_child(child), 128 + SIGKILL) << read_text(dir / "killed.log");
-  ASSERT_FALSE(fs::exists(killed + "/report.json")) << "the run finished before it was killed";
-  const auto at_kill = lra::load_checkpoint(checkpoint, torch::kCPU, nullptr).state.step;
-  const auto lines_at_kill = metrics_lines(killed + "/metrics.jsonl");
-  ASSERT_GT(at_kill, 0);
-  ASSERT_LT(at_kill, steps);
+  ASSERT_EQ(lra::test::wait_child(child), 128 + SIGKILL) << read_text(*dir_ / "k.log");
+  ASSERT_FALSE(fs::exists(run + "/report.json")) << "the run finished before it was killed";
+  const auto at = lra::load_checkpoint(checkpoint, torch::kCPU, nullptr).state;
+  const int64_t lines_at_kill = line_count(metrics);
+  ASSERT_GT(at.step, 0);
+  std::cout << "[ SIGKILL after " << lines_at_kill << " metrics lines; checkpoint at step "
+            << at.step << " of " << kSteps << " with " << at.metrics_offset << " log bytes ]\n";
 
-  // Resume from the run folder alone (its config.yaml), and run the same config unbroken.
-  ASSERT_EQ(run_lra_train({"--resume", killed, "--quiet"}, dir / "resumed.log"), 0)
-      << read_text(dir / "resumed.log");
-  EXPECT_NE(read_text(dir / "resumed.log").find("resumed from"), std::string::npos);
-  ASSERT_EQ(run_lra_train(run_args(runs, "whole", steps), dir / "whole.log"), 0)
-      << read_text(dir / "whole.log");
+  // Resume from the run folder alone (its config.yaml).
+  ASSERT_EQ(run_lra_train({"--resume", run}, *dir_ / "resumed.log"), 0)
+      << read_text(*dir_ / "resumed.log");
+  EXPECT_NE(read_text(*dir_ / "resumed.log")
+                .find("resumed from " + checkpoint + " at step " + std::to_string(at.step)),
+            std::string::npos)
+      << read_text(*dir_ / "resumed.log");
+  expect_same_as_uninterrupted(run);
+}
 
-  const json a = report_of(killed), b = report_of(whole);
-  EXPECT_EQ(a["status"], "completed");
-  for (const char* key : {"validation_history", "best", "steps_done", "nonfinite_steps_skipped",
-                          "parameters", "data"})
-    EXPECT_EQ(a[key], b[key]) << key;
-  for (const char* key : {"accuracy", "loss", "examples"})  // "seconds" is a timing
-    EXPECT_EQ(a["test"][key], b["test"][key]) << "test " << key;
-  const auto resumed_lines = metrics_lines(killed + "/metrics.jsonl");
-  EXPECT_EQ(resumed_lines, metrics_lines(whole + "/metrics.jsonl"));
-  EXPECT_GT(resumed_lines.size(), lines_at_kill.size());
-
-  const auto ca = lra::load_checkpoint(killed + "/" + lra::kCheckpointFile, torch::kCPU, nullptr);
-  const auto cb = lra::load_checkpoint(whole + "/" + lra::kCheckpointFile, torch::kCPU, nullptr);
-  EXPECT_EQ(ca.state.step, steps);
-  expect_same_tensors(ca.model, cb.model, "final model");
-  expect_same_tensors(ca.best, cb.best, "best model");
-  EXPECT_EQ(read_text(killed + "/best.pt"), read_text(whole + "/best.pt"));
-  std::cout << "[ killed after the checkpoint of step " << at_kill << " of " << steps
-            << "; resumed: test accuracy " << a["test"]["accuracy"] << ", uninterrupted "
-            << b["test"]["accuracy"] << " ]\n";
+TEST_F(KillAndResume, SigtermCheckpointsTheCurrentStepAndResumesExactly) {
+  const std::string run = runs() + "/stopped";
+  auto child = lra::test::start_lra_train(run_args(runs(), "stopped", kSteps), *dir_ / "t.log");
+  for (int i = 0; i < 20000 && line_count(run + "/metrics.jsonl") < 5; ++i) usleep(1000);
+  ASSERT_EQ(kill(child.pid, SIGTERM), 0);
+  ASSERT_EQ(lra::test::wait_child(child), 128 + SIGTERM) << read_text(*dir_ / "t.log");
+  const json report = report_of(run);
+  ASSERT_EQ(report["status"], "interrupted");
+  const auto at = lra::load_checkpoint(run + "/" + lra::kCheckpointFile, torch::kCPU, nullptr);
+  EXPECT_EQ(at.state.step, report["steps_done"].get<int64_t>());
+  EXPECT_LT(at.state.step, kSteps);
+  // Resume by the config and --resume (the run folder from output.dir/name).
+  auto args = run_args(runs(), "stopped", kSteps);
+  args.push_back("--resume");
+  ASSERT_EQ(run_lra_train(args, *dir_ / "t2.log"), 0) << read_text(*dir_ / "t2.log");
+  expect_same_as_uninterrupted(run);
 }
 
 // A finished short run to resume: its checkpoint is at the last step, so a resume only tests.
