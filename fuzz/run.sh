@@ -13,8 +13,11 @@ TARGETS=("$@")
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 command -v clang++ >/dev/null || { echo "fuzz: clang++ missing; run scripts/install_deps.sh" >&2; exit 1; }
 TORCH_PREFIX=$(.venv/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)')
-cmake -S fuzz -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" >/dev/null
-cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target "${TARGETS[@]}"
+mkdir -p "$BUILD_DIR"
+cmake -S fuzz -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+  >"$BUILD_DIR/configure.log" 2>&1 || { cat "$BUILD_DIR/configure.log" >&2; exit 1; }
+cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target "${TARGETS[@]}" >"$BUILD_DIR/build.log" 2>&1 ||
+  { tail -50 "$BUILD_DIR/build.log" >&2; exit 1; }
 
 # LibTorch keeps allocations alive until exit by design: leak reports would be about it.
 export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
