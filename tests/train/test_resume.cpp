@@ -241,6 +241,12 @@ TEST(Resume, WithoutACheckpointIsRefused) {
   EXPECT_FALSE(fs::exists(dir / "runs"));
   EXPECT_EQ(run_lra_train({"--resume"}, dir / "log2"), 2);
   EXPECT_NE(read_text(dir / "log2").find("--resume: give the run folder"), std::string::npos);
+  EXPECT_EQ(run_lra_train(
+                {"--config", std::string(LRA_SOURCE_DIR) + "/configs/quickstart.yaml", "--force"},
+                dir / "log4"),
+            2);
+  EXPECT_NE(read_text(dir / "log4").find("--force: only meaningful with --resume"),
+            std::string::npos);
   EXPECT_EQ(run_lra_train({"--resume", dir / "nothing"}, dir / "log3"), 2);
   EXPECT_NE(read_text(dir / "log3").find("nothing/config.yaml: cannot open config file"),
             std::string::npos)
