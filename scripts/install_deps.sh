@@ -30,4 +30,24 @@ if [ "$have" != "$TORCH_VERSION" ]; then
   echo "install_deps: installing torch==${TORCH_VERSION} into .venv (LibTorch for the C++ build)"
   .venv/bin/pip install --disable-pip-version-check -q "torch==${TORCH_VERSION}" numpy
 fi
+
+# A CUDA-enabled wheel makes LibTorch's CMake config look for a CUDA toolkit (nvcc, cudart) even
+# for CPU use. Without a system toolkit, take nvcc (with nvvm, crt and the CCCL headers) from
+# PyPI, matching the wheel's CUDA version, into the wheel's own CUDA folder
+# (.venv/.../nvidia/cuXX), and give that folder the lib64 and unversioned lib*.so names CMake's
+# CUDA modules look for; scripts/build.sh points CMake at it.
+wheel_cuda=$(.venv/bin/python -c 'import torch; print(torch.version.cuda or "")')
+if [ -n "$wheel_cuda" ] && ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  cuda_dir=$(.venv/bin/python -c "import nvidia, os; print(os.path.join(nvidia.__path__[0], 'cu${wheel_cuda%%.*}'))")
+  if [ ! -x "$cuda_dir/bin/nvcc" ]; then
+    echo "install_deps: no system CUDA toolkit; installing nvcc ${wheel_cuda} from PyPI into .venv"
+    .venv/bin/pip install --disable-pip-version-check -q --no-deps "nvidia-cuda-nvcc==${wheel_cuda}.*" \
+      "nvidia-nvvm==${wheel_cuda}.*" "nvidia-cuda-crt==${wheel_cuda}.*" "nvidia-cuda-cccl==${wheel_cuda}.*"
+  fi
+  [ -e "$cuda_dir/lib64" ] || ln -s lib "$cuda_dir/lib64"
+  for lib in "$cuda_dir"/lib/lib*.so.*; do
+    name=$(basename "$lib"); plain="${name%%.so.*}.so"
+    [ -e "$cuda_dir/lib/$plain" ] || ln -s "$name" "$cuda_dir/lib/$plain"
+  done
+fi
 echo "install_deps: ok (torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'))"

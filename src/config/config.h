@@ -69,6 +69,7 @@ struct TrainConfig {
   double clip_value = 1.0;
   std::string on_nonfinite = "stop";  // stop | skip: a NaN/Inf loss or gradient
   int64_t max_nonfinite = 10;         // skip: the most steps skipped before the run stops
+  std::string precision = "fp32";     // fp32 | bf16 (CUDA autocast; attention core stays fp32)
   int64_t checkpoint_every = 0;       // steps between resumable checkpoints; 0 = at evaluations
 };
 

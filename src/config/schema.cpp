@@ -257,6 +257,10 @@ void add_train_fields(Fields& f, TrainConfig& t) {
                            "Gradient clipping: per element at +-clip_value, or by global norm."));
   f.push_back(
       float_field("train.clip_value", &t.clip_value, 0.0, 1e9, true, "Threshold for train.clip."));
+  f.push_back(choice_field("train.precision", &t.precision, {"fp32", "bf16"},
+                           "bf16: on CUDA, training forward passes under bfloat16 autocast "
+                           "(linear layers, matmuls), the attention core kept in float32; "
+                           "evaluation stays float32; no effect on the CPU."));
   f.push_back(choice_field("train.on_nonfinite", &t.on_nonfinite, {"stop", "skip"},
                            "A NaN/Inf loss or gradient: stop the run (naming the step and the "
                            "last finite loss), or skip that update."));

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "model/precision.h"
 #include "util/rng.h"
 
 namespace lra {
@@ -63,7 +64,11 @@ std::vector<torch::Tensor> EncoderBlockImpl::attention_inputs(const torch::Tenso
 
 torch::Tensor EncoderBlockImpl::self_attention(const torch::Tensor& x, const torch::Tensor& mask) {
   auto qkv = attention_inputs(x);
-  auto out = attention_->forward(qkv[0], qkv[1], qkv[2], mask.to(qkv[0].scalar_type()));
+  torch::Tensor out;
+  {
+    AutocastOff fp32_core(x.device());  // q, k, v are already at least fp32
+    out = attention_->forward(qkv[0], qkv[1], qkv[2], mask.to(qkv[0].scalar_type()));
+  }
   // (B, H, L, qkv/H) -> (B, L, qkv)
   out = out.to(x.scalar_type()).transpose(1, 2).reshape({x.size(0), x.size(1), -1});
   return wo_(out);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/batch_prefetcher.h"
+#include "model/precision.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 #include "train/model_state.h"
@@ -57,9 +58,14 @@ StepStats forward_backward(Classifier& model, const Batch& batch, const TrainCon
   auto token2_chunks =
       tokens2.defined() ? tokens2.chunk(t.grad_accum) : std::vector<torch::Tensor>();
   for (size_t i = 0; i < token_chunks.size(); ++i) {
-    auto logits =
-        model->forward(token_chunks[i], tokens2.defined() ? token2_chunks[i] : torch::Tensor());
-    auto loss = torch::nn::functional::cross_entropy(logits, label_chunks[i]);  // chunk mean
+    torch::Tensor logits;
+    {
+      AutocastGuard autocast(device, t.precision);  // train.precision: bf16 autocast on CUDA
+      logits =
+          model->forward(token_chunks[i], tokens2.defined() ? token2_chunks[i] : torch::Tensor());
+    }
+    auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat),
+                                                     label_chunks[i]);  // chunk mean
     const double chunk = static_cast<double>(label_chunks[i].size(0));
     (loss * (chunk / n)).backward();
     s.loss_sum += loss.item<double>() * chunk;
