@@ -13,8 +13,20 @@ TARGETS=("$@")
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 command -v clang++ >/dev/null || { echo "fuzz: clang++ missing; run scripts/install_deps.sh" >&2; exit 1; }
 TORCH_PREFIX=$(.venv/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)')
+# LibTorch's CMake config wants a CUDA toolkit: as scripts/build.sh, fall back to the nvcc that
+# install_deps.sh puts into .venv when the machine has none.
+CUDA_ARGS=()
+if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  for nvcc in .venv/lib/python3*/site-packages/nvidia/cu*/bin/nvcc; do
+    [ -x "$nvcc" ] || continue
+    CUDA_ROOT=$(cd "$(dirname "$nvcc")/.." && pwd)
+    export PATH="$CUDA_ROOT/bin:$PATH"
+    CUDA_ARGS=(-DCUDAToolkit_ROOT="$CUDA_ROOT")
+  done
+fi
 mkdir -p "$BUILD_DIR"
 cmake -S fuzz -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+  "${CUDA_ARGS[@]}" \
   >"$BUILD_DIR/configure.log" 2>&1 || { cat "$BUILD_DIR/configure.log" >&2; exit 1; }
 cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target "${TARGETS[@]}" >"$BUILD_DIR/build.log" 2>&1 ||
   { tail -50 "$BUILD_DIR/build.log" >&2; exit 1; }
