@@ -48,9 +48,9 @@ class ExpFeatureMap : public ChunkedFeatureMap {
 
   torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
                     const torch::Tensor& dphi) const override {
-    auto dlog = dphi * chunk.phi;                    // (BH, c, m): d phi = phi d log phi
-    auto dx = torch::matmul(dlog, projection_);      // (BH, c, d)
-    if (key) dx.sub_(dlog.sum(-1, true) * x);        // through -|y|^2 / 2
+    auto dlog = dphi * chunk.phi;                // (BH, c, m): d phi = phi d log phi
+    auto dx = torch::matmul(dlog, projection_);  // (BH, c, d)
+    if (key) dx.sub_(dlog.sum(-1, true) * x);    // through -|y|^2 / 2
     return dx;
   }
 
@@ -99,7 +99,7 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
                     const torch::Tensor& dphi) const override {
     const int64_t m = layout_.features;
     if (m == 1) return torch::zeros_like(x);
-    const auto& proj = chunk.saved;                                    // (BH, c, F)
+    const auto& proj = chunk.saved;  // (BH, c, F)
     const auto& count = layout_.slot_count;
     const size_t slots = count.size();
     auto d_random = dphi.narrow(2, 1, m - 1) * layout_.scales;  // (BH, c, m-1)

@@ -27,7 +27,7 @@ c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& 
 struct MaclaurinLayout {
   torch::Tensor factors_t;  // (d, F): column f = Rademacher vector of factor-major slot entry f
   std::vector<int64_t> slot_offset, slot_count;  // per slot j: first column and features covered
-  torch::Tensor scales;  // (m - 1): s_i for the features in the sorted order
+  torch::Tensor scales;   // (m - 1): s_i for the features in the sorted order
   double constant = 1.0;  // c0 = sqrt(a_0)
   int64_t features = 1;   // m (1 constant + m - 1 random)
 };

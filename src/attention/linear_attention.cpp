@@ -65,17 +65,18 @@ using torch::autograd::variable_list;
 class ChunkedLinearAttentionFunction
     : public torch::autograd::Function<ChunkedLinearAttentionFunction> {
  public:
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& y, const torch::Tensor& v,
-                               const torch::Tensor& key_mask,
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y,
+                               const torch::Tensor& v, const torch::Tensor& key_mask,
                                c10::intrusive_ptr<ChunkedFeatureMap> map, double eps) {
     const int64_t B = x.size(0), H = x.size(1), L = x.size(2), d = x.size(3), D = v.size(3);
     const int64_t BH = B * H, m = map->num_features();
     auto x3 = x.reshape({BH, L, d}).contiguous();  // (BH, L, d)
     auto y3 = y.reshape({BH, L, d}).contiguous();  // (BH, L, d)
-    auto keep =
-        key_mask.to(v.scalar_type()).unsqueeze(1).expand({B, H, L}).reshape({BH, L, 1});  // (BH,L,1)
-    auto pad = keep == 0;                                                                 // (BH,L,1)
+    auto keep = key_mask.to(v.scalar_type())
+                    .unsqueeze(1)
+                    .expand({B, H, L})
+                    .reshape({BH, L, 1});  // (BH,L,1)
+    auto pad = keep == 0;                  // (BH,L,1)
     // [v, 1] with padded rows zero: one matmul gives numerator and denominator, and padded keys
     // leave both whatever their (finite) features are.
     auto v1 = torch::cat({v.reshape({BH, L, D}) * keep, keep}, -1);  // (BH, L, D+1)
@@ -146,8 +147,8 @@ class ChunkedLinearAttentionFunction
       const int64_t nb = b1 - b0;
       auto part = map.slice(b0, b1);
       const int64_t rows = rows_per_chunk(L, nb, part->width(), x3.device());
-      auto s_sum = sum.narrow(0, b0, nb);           // (nb, m, D+1)
-      auto dsum = torch::zeros_like(s_sum);         // (nb, m, D+1)
+      auto s_sum = sum.narrow(0, b0, nb);    // (nb, m, D+1)
+      auto dsum = torch::zeros_like(s_sum);  // (nb, m, D+1)
       // Queries: d out / d [num, den] per row, then through phi(q) and into dS.
       for (int64_t r = 0; r < L; r += rows) {
         const int64_t n = std::min(rows, L - r);
@@ -181,8 +182,8 @@ class ChunkedLinearAttentionFunction
     });
     const auto& shape = grads[0].sizes();
     std::vector<int64_t> xshape = {shape[0], shape[1], L, d};
-    return {dx.view(xshape), dy.view(xshape), dv.view(shape), torch::Tensor(), torch::Tensor(),
-            torch::Tensor()};
+    return {dx.view(xshape), dy.view(xshape), dv.view(shape),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -214,8 +215,8 @@ torch::Tensor chunked_linear_attention(const torch::Tensor& x, const torch::Tens
                                        const torch::Tensor& v, const torch::Tensor& key_mask,
                                        const c10::intrusive_ptr<ChunkedFeatureMap>& map,
                                        double eps) {
-  TORCH_CHECK(x.dim() == 4 && y.sizes() == x.sizes() && v.dim() == 4 &&
-                  v.size(2) == x.size(2) && key_mask.dim() == 2,
+  TORCH_CHECK(x.dim() == 4 && y.sizes() == x.sizes() && v.dim() == 4 && v.size(2) == x.size(2) &&
+                  key_mask.dim() == 2,
               "chunked_linear_attention: expected x, y (B, H, L, d), v (B, H, L, D), mask (B, L)");
   return ChunkedLinearAttentionFunction::apply(x, y, v, key_mask, map, eps);
 }

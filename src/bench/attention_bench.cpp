@@ -313,13 +313,17 @@ std::string markdown(const AttentionBenchOptions& o, const std::vector<Case>& ca
           const Case* hit = nullptr;
           for (const auto& c : cases)
             if (c.backend == b && c.scope == scope && c.pass == pass && c.length == L) hit = &c;
-          md << " " << (!hit ? "—" : hit->ok() ? milliseconds(hit->ms.median) : hit->status)
+          md << " "
+             << (!hit        ? "—"
+                 : hit->ok() ? milliseconds(hit->ms.median)
+                             : hit->status)
              << " |";
         }
         md << "\n";
       }
     }
-  md << "\n#### Details\n\n| scope | pass | backend | L | median ms | min–max ms | runs | peak MiB | "
+  md << "\n#### Details\n\n| scope | pass | backend | L | median ms | min–max ms | runs | peak MiB "
+        "| "
         "GFLOP | GFLOP/s | % of matmul | vs softmax | vs kernelized | t(L)/t(L/2) |\n"
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& c : cases) {
@@ -394,9 +398,10 @@ int run_attention_bench(const AttentionBenchOptions& o) {
             const double time_growth = is_quadratic(backend) ? r * r : r;
             double memory_growth = time_growth;
             if (earlier && earlier->ok() && earlier->peak_mib > 1.0 && previous->peak_mib > 1.0)
-              memory_growth = std::pow(previous->peak_mib / earlier->peak_mib,
-                                       std::log(r) / std::log(static_cast<double>(previous->length) /
-                                                              static_cast<double>(earlier->length)));
+              memory_growth =
+                  std::pow(previous->peak_mib / earlier->peak_mib,
+                           std::log(r) / std::log(static_cast<double>(previous->length) /
+                                                  static_cast<double>(earlier->length)));
             if (previous->ms.median * time_growth > o.time_cap_s * 1e3)
               c.status = "time cap";
             else if (previous->peak_mib * std::max(memory_growth, 1.0) > o.memory_cap_mib)
@@ -405,8 +410,8 @@ int run_attention_bench(const AttentionBenchOptions& o) {
           if (c.status == "ok") {
             c = measure_case(o, backend, scope, pass, L, device);
             std::cerr << scope << " " << pass << " " << backend << " L=" << L << ": "
-                      << (c.ok() ? milliseconds(c.ms.median) + " ms, peak " +
-                                       fixed(c.peak_mib, 0) + " MiB"
+                      << (c.ok() ? milliseconds(c.ms.median) + " ms, peak " + fixed(c.peak_mib, 0) +
+                                       " MiB"
                                  : c.status)
                       << "\n";
           }
@@ -445,11 +450,11 @@ int run_attention_bench(const AttentionBenchOptions& o) {
     j["cases"] = nlohmann::ordered_json::array();
     for (const auto& c : cases) {
       const Derived d = derive(cases, c, matmul);
-      nlohmann::ordered_json e = {{"backend", c.backend}, {"scope", c.scope}, {"pass", c.pass},
+      nlohmann::ordered_json e = {{"backend", c.backend}, {"scope", c.scope},   {"pass", c.pass},
                                   {"length", c.length},   {"status", c.status}, {"runs", c.runs}};
       if (c.ok()) {
-        e["ms"] = {{"median", c.ms.median}, {"min", c.ms.min}, {"max", c.ms.max},
-                   {"spread", c.ms.spread}};
+        e["ms"] = {
+            {"median", c.ms.median}, {"min", c.ms.min}, {"max", c.ms.max}, {"spread", c.ms.spread}};
         e["peak_mib"] = c.peak_mib;
         e["gflop"] = c.flops / 1e9;
         e["gflops"] = d.gflops;

@@ -33,7 +33,8 @@ struct TrainStepOptions {
   std::string config = "configs/quickstart.yaml";
   std::vector<std::string> overrides;
   std::vector<std::string> backends{"softmax", "kernelized", "favor", "favor_sharp", "schoenbat"};
-  int64_t steps = 30;  // optimizer steps per backend; the trainer leaves out the first min(10, steps/5)
+  int64_t steps =
+      30;  // optimizer steps per backend; the trainer leaves out the first min(10, steps/5)
   int64_t threads = 0;
   std::string json;
 };

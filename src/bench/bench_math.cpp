@@ -12,7 +12,8 @@ double as_double(int64_t x) {
 
 // Exact attention: scores q k^T (L x L x d per head), then weights times v (L x L x d).
 double quadratic_forward(const AttentionShape& s) {
-  const double bh = as_double(s.batch * s.heads), L = as_double(s.length), d = as_double(s.head_dim);
+  const double bh = as_double(s.batch * s.heads), L = as_double(s.length),
+               d = as_double(s.head_dim);
   return 2.0 * bh * L * L * d + 2.0 * bh * L * L * d;
 }
 
@@ -55,15 +56,16 @@ double attention_backward_flops(const std::string& backend, const AttentionShape
     return 2.0 * quadratic_forward(s);
   if (backend == "favor" || backend == "favor_sharp")
     return projection_forward(s, s.features) + 2.0 * contraction_forward(s);
-  if (backend == "schoenbat") return projection_forward(s, s.factors) + 2.0 * contraction_forward(s);
+  if (backend == "schoenbat")
+    return projection_forward(s, s.factors) + 2.0 * contraction_forward(s);
   throw std::invalid_argument("no FLOP formula for backend '" + backend + "'");
 }
 
 double block_linear_forward_flops(int64_t batch, int64_t length, int64_t dim, int64_t qkv_dim,
                                   int64_t mlp_dim) {
   const double tokens = as_double(batch * length);
-  const double weights = 3.0 * as_double(dim * qkv_dim) + as_double(qkv_dim * dim) +
-                         2.0 * as_double(dim * mlp_dim);
+  const double weights =
+      3.0 * as_double(dim * qkv_dim) + as_double(qkv_dim * dim) + 2.0 * as_double(dim * mlp_dim);
   return 2.0 * tokens * weights;
 }
 

@@ -9,8 +9,8 @@ namespace lra::bench {
 
 struct AttentionShape {
   int64_t batch = 1, heads = 1, length = 1, head_dim = 1;  // value dim = head_dim
-  int64_t features = 1;  // m (random-feature backends)
-  int64_t factors = 0;   // SchoenbAt: F = sum of the features' degrees (Rademacher rows)
+  int64_t features = 1;                                    // m (random-feature backends)
+  int64_t factors = 0;  // SchoenbAt: F = sum of the features' degrees (Rademacher rows)
 };
 
 // Matmul FLOPs of one attention layer (the algorithm's own products; elementwise work such as

@@ -61,7 +61,8 @@ int run_train_step_bench(const TrainStepOptions& o) {
                                  ? c10::Device(c10::kCUDA, 0)
                                  : c10::Device(c10::kCPU);
   TaskData data = load_task_data(base);
-  const int64_t eval_batch = base.eval.batch_size > 0 ? base.eval.batch_size : base.train.batch_size;
+  const int64_t eval_batch =
+      base.eval.batch_size > 0 ? base.eval.batch_size : base.train.batch_size;
   data.val = first_rows(data.val, eval_batch);
   data.test = first_rows(data.test, eval_batch);
   std::ostringstream table;
@@ -117,12 +118,9 @@ int run_train_step_bench(const TrainStepOptions& o) {
        << device.str() << "\nmachine: " << machine_line(threads) << "\n\n";
   std::cout << head.str() << table.str();
   if (!o.json.empty()) {
-    nlohmann::ordered_json j = {{"config", o.config},
-                                {"overrides", o.overrides},
-                                {"machine", machine_line(threads)},
-                                {"device", device.str()},
-                                {"steps", o.steps},
-                                {"results", results}};
+    nlohmann::ordered_json j = {
+        {"config", o.config},     {"overrides", o.overrides}, {"machine", machine_line(threads)},
+        {"device", device.str()}, {"steps", o.steps},         {"results", results}};
     std::ofstream(o.json) << j.dump(2) << "\n";
   }
   return 0;

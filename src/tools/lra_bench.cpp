@@ -242,8 +242,8 @@ void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int
       "attention", "Forward / forward+backward time, memory and GFLOP/s of each backend by length");
   cmd->add_option("--backends", o.backends,
                   "Backends (softmax_reference = the unfused softmax, for comparison)")
-      ->check(CLI::IsMember({"softmax", "softmax_reference", "kernelized", "favor", "favor_sharp",
-                             "schoenbat"}))
+      ->check(CLI::IsMember(
+          {"softmax", "softmax_reference", "kernelized", "favor", "favor_sharp", "schoenbat"}))
       ->capture_default_str();
   cmd->add_option("--lengths,-L", o.lengths, "Sequence lengths")
       ->check(CLI::PositiveNumber)
@@ -254,7 +254,9 @@ void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int
   cmd->add_option("--passes", o.passes, "forward | forward+backward")
       ->check(CLI::IsMember({"forward", "forward+backward"}))
       ->capture_default_str();
-  cmd->add_option("--batch,-b", o.batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch,-b", o.batch, "Batch size")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--heads", o.heads, "Heads")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--head-dim,-d", o.head_dim, "Head dimension")
       ->check(CLI::PositiveNumber)
@@ -284,7 +286,8 @@ void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int
                   "A predicted peak above this stops the backend before it runs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")
+      ->capture_default_str();
   cmd->add_option("--chunk-rows", o.chunk_rows,
                   "Rows per slice of the linear attention (0 = automatic)")
       ->capture_default_str();
@@ -297,8 +300,8 @@ void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int
 }
 
 void register_train_step(CLI::App& app, lra::bench::TrainStepOptions& o, int& exit_code) {
-  auto* cmd = app.add_subcommand(
-      "train-step", "End-to-end training throughput per backend for a task config");
+  auto* cmd = app.add_subcommand("train-step",
+                                 "End-to-end training throughput per backend for a task config");
   cmd->add_option("--config,-c", o.config, "Task config (YAML)")->capture_default_str();
   cmd->add_option("--set,-s", o.overrides, "key.path=value overrides, as lra_train");
   cmd->add_option("--backends", o.backends, "Backends")
@@ -308,7 +311,8 @@ void register_train_step(CLI::App& app, lra::bench::TrainStepOptions& o, int& ex
                   "Optimizer steps per backend (the trainer leaves out the first min(10, steps/5))")
       ->check(CLI::Range(2, 1000000))
       ->capture_default_str();
-  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")
+      ->capture_default_str();
   cmd->add_option("--json", o.json, "Write the results as JSON to this file");
   cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_train_step_bench(o); });
 }

@@ -22,8 +22,8 @@ using test::attention_config;
 using test::make_backend;
 using test::random_inputs;
 
-using AttentionFn = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&,
-                                                const torch::Tensor&)>;
+using AttentionFn =
+    std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
 
 struct ValueAndGrads {
   torch::Tensor out;
@@ -70,12 +70,13 @@ TEST(AttentionFastPath, FusedSoftmaxMatchesReference) {
     auto in = random_inputs(2, 2, 37, 8, 501, /*pad=*/9, 1.5);
     in = {in.q.to(dtype), in.k.to(dtype), in.v.to(dtype), in.mask.to(dtype)};
     auto weight = row_weight(in, 502);
-    auto fused = run([&](auto& q, auto& k, auto& v) {
-      return softmax_attention_fused(q, k, v, in.mask, 0.0, true);
-    }, in, weight);
-    auto reference = run([&](auto& q, auto& k, auto& v) {
-      return softmax_attention_reference(q, k, v, in.mask, 0.0, true);
-    }, in, weight);
+    auto fused = run([&](auto& q, auto& k,
+                         auto& v) { return softmax_attention_fused(q, k, v, in.mask, 0.0, true); },
+                     in, weight);
+    auto reference =
+        run([&](auto& q, auto& k,
+                auto& v) { return softmax_attention_reference(q, k, v, in.mask, 0.0, true); },
+            in, weight);
     expect_same(fused, reference, dtype == torch::kFloat64 ? 1e-12 : 2e-5,
                 dtype == torch::kFloat64 ? "float64" : "float32");
   }
@@ -115,26 +116,28 @@ struct Case {
 // forward (chunked, slice-wise features, hand-written backward) against the plain composition
 // of the backend's own reference features() and linear_attention.
 TEST(AttentionFastPath, ChunkedLinearAttentionMatchesReference) {
-  const std::vector<Case> cases = {{"favor", "exp", 24},        {"favor_sharp", "exp", 24},
-                                   {"schoenbat", "exp", 40},    {"schoenbat", "inverse", 40},
-                                   {"schoenbat", "sqrt", 17},   {"schoenbat", "logi", 2},
-                                   {"schoenbat", "exp", 1},     {"favor", "exp", 1}};
+  const std::vector<Case> cases = {{"favor", "exp", 24},      {"favor_sharp", "exp", 24},
+                                   {"schoenbat", "exp", 40},  {"schoenbat", "inverse", 40},
+                                   {"schoenbat", "sqrt", 17}, {"schoenbat", "logi", 2},
+                                   {"schoenbat", "exp", 1},   {"favor", "exp", 1}};
   for (const auto& c : cases)
     for (int64_t rows : {0, 1, 7}) {
       set_linear_attention_chunk_rows(rows);
       auto in = random_inputs(3, 2, 23, 6, 510, /*pad=*/6, 0.8);
       in.mask.index_put_({2}, 0.0);  // batch element 2: no real key at all
       auto weight = row_weight(in, 511);
-      auto rf = test::as_random_feature(make_backend(attention_config(c.type, c.features, c.kernel),
-                                                     6, 17));
+      auto rf = test::as_random_feature(
+          make_backend(attention_config(c.type, c.features, c.kernel), 6, 17));
       rf->freeze_data_dependent_parameters(true);  // FAVOR#: both paths on the same parameters
-      auto fast = run([&](auto& q, auto& k, auto& v) { return rf->forward(q, k, v, in.mask); },
-                      in, weight);
-      auto reference = run([&](auto& q, auto& k, auto& v) {
-        auto phi = rf->features(q, k, in.mask, /*stabilized=*/true);
-        // (SchoenbAt's post-SBN is exactly the identity at initialisation.)
-        return linear_attention(phi.query, phi.key, v, in.mask, 1e-6);
-      }, in, weight);
+      auto fast =
+          run([&](auto& q, auto& k, auto& v) { return rf->forward(q, k, v, in.mask); }, in, weight);
+      auto reference = run(
+          [&](auto& q, auto& k, auto& v) {
+            auto phi = rf->features(q, k, in.mask, /*stabilized=*/true);
+            // (SchoenbAt's post-SBN is exactly the identity at initialisation.)
+            return linear_attention(phi.query, phi.key, v, in.mask, 1e-6);
+          },
+          in, weight);
       expect_same(fast, reference, 1e-10,
                   c.type + "/" + c.kernel + " m=" + std::to_string(c.features) +
                       " rows=" + std::to_string(rows));

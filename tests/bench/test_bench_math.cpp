@@ -28,7 +28,8 @@ TEST(BenchMath, LinearFlopsCountProjectionsAndContraction) {
   // Linear in L.
   AttentionShape twice = s;
   twice.length = 20;
-  EXPECT_DOUBLE_EQ(attention_forward_flops("favor", twice), 2 * attention_forward_flops("favor", s));
+  EXPECT_DOUBLE_EQ(attention_forward_flops("favor", twice),
+                   2 * attention_forward_flops("favor", s));
   EXPECT_THROW(attention_forward_flops("nope", s), std::invalid_argument);
 }
 
