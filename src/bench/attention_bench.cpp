@@ -1,5 +1,7 @@
 #include "bench/attention_bench.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -62,6 +64,9 @@ class MemoryProbe {
       reset_cuda_peak(device_);
       return;
     }
+    // Hand freed heap memory back first, so that the case's own allocations show up as growth
+    // instead of reusing pages an earlier case left resident.
+    malloc_trim(0);
     baseline_ = proc_status_mib("VmRSS");
     std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM to the current RSS
   }
