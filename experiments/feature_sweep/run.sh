@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Feature dimension m = 16 ... 1024 for the random-feature backends: accuracy after training on
+# the CPU-sized ListOps, and the kernel approximation error (lra_bench kernel-error).
+# Usage: experiments/feature_sweep/run.sh   (env: BUILD=build OUT=runs/feature_sweep JOBS=2
+#        SEEDS=1 FEATURES=16,32,64,128,256,512,1024). Rerun to finish an interrupted sweep.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+OUT=${OUT:-runs/feature_sweep}
+JOBS=${JOBS:-2}
+SEEDS=${SEEDS:-1}
+FEATURES=${FEATURES:-16,32,64,128,256,512,1024}
+HERE=experiments/feature_sweep
+mkdir -p "$OUT"
+
+start=$(date +%s)
+"$BUILD/lra_bench" kernel-error --kernels exp sqrt -m ${FEATURES//,/ } --csv "$OUT/kernel_error.csv" > "$OUT/kernel_error.md"
+status=0
+"$BUILD/lra_sweep" --config experiments/paper_tables/cpu/listops.yaml \
+  --grid attention.type=favor,favor_sharp,schoenbat --grid "attention.features=$FEATURES" \
+  --seeds "$SEEDS" --jobs "$JOBS" --out "$OUT/listops" || status=$?
+[ "$status" -ge 128 ] && exit "$status"
+wall=$(( $(date +%s) - start ))
+"$BUILD/lra_report" "$OUT/listops" --csv-dir "$OUT/csv" --md "$OUT/results.md" \
+  --title "Feature sweep on CPU-sized ListOps" > /dev/null
+{
+  cat "$OUT/results.md"
+  echo
+  echo "## Kernel approximation error (lra_bench kernel-error, random inputs)"
+  echo
+  cat "$OUT/kernel_error.md"
+  echo
+  echo "Wall time: $((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on $(nproc) cores" \
+    "($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)."
+} > "$HERE/results_cpu.md"
+PY=${PY:-/usr/bin/python3}
+if "$PY" -c 'import matplotlib' 2>/dev/null; then
+  "$PY" experiments/plot_results.py --csv-dir "$OUT/csv" --out "$HERE/plots_cpu"
+fi
+echo "table: $HERE/results_cpu.md"
+exit "$status"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The paper-table grid, CPU-sized: every attention backend x 2 seeds on the two tasks whose data
+# needs no download (synthetic ListOps, Fashion-MNIST in place of CIFAR-10), shortened to run in
+# well under an hour on 2 cores; then the table with published numbers beside ours.
+# Usage: experiments/paper_tables/run_cpu.sh   (env: BUILD=build OUT=runs/paper_tables_cpu
+#        JOBS=2 SEEDS=2). Rerun after an interruption: finished runs are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+OUT=${OUT:-runs/paper_tables_cpu}
+JOBS=${JOBS:-2}
+SEEDS=${SEEDS:-2}
+BACKENDS=softmax,kernelized,favor,favor_sharp,schoenbat
+HERE=experiments/paper_tables
+
+[ -f data/prepared/fashion-mnist-offset0/meta.json ] || data_scripts/prepare_fashion_mnist.sh 0
+start=$(date +%s)
+status=0
+for task in listops image; do
+  "$BUILD/lra_sweep" --config "$HERE/cpu/$task.yaml" --grid attention.type=$BACKENDS \
+    --seeds "$SEEDS" --jobs "$JOBS" --out "$OUT/$task" || status=$?
+  [ "$status" -ge 128 ] && exit "$status"  # stopped by a signal: rerun to finish
+done
+wall=$(( $(date +%s) - start ))
+
+"$BUILD/lra_report" "$OUT" --paper skyformer --paper lra --csv-dir "$OUT/csv" \
+  --title "LRA paper table, CPU-sized (synthetic ListOps L=64, Fashion-MNIST as Image)" \
+  --md "$OUT/results.md" > /dev/null
+{
+  cat "$OUT/results.md"
+  echo
+  echo "Grid wall time: $((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on" \
+    "$(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)."
+} > "$HERE/results_cpu.md"
+PY=${PY:-/usr/bin/python3}  # Debian's python3, where python3-matplotlib installs
+if "$PY" -c 'import matplotlib' 2>/dev/null; then
+  "$PY" experiments/plot_results.py --csv-dir "$OUT/csv" --out "$HERE/plots_cpu"
+else
+  echo "plots skipped: apt-get install python3-matplotlib" >&2
+fi
+echo "table: $HERE/results_cpu.md (grid wall time ${wall} s)"
+exit "$status"

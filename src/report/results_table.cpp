@@ -1,0 +1,310 @@
+#include "report/results_table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+namespace lra {
+namespace {
+
+const char* kTaskOrder[] = {"listops", "text", "retrieval", "image", "pathfinder", "pathx"};
+
+bool is_row_key_candidate(const std::string& key) {
+  static const std::set<std::string> kIgnored = {
+      "name", "seed", "threads", "device", "task", "data.dir", "data.source", "data.max_length"};
+  return !kIgnored.count(key) && key.rfind("output.", 0) != 0 &&
+         key.rfind("data.synthetic.", 0) != 0;
+}
+
+int task_rank(const std::string& label) {
+  for (int i = 0; i < 6; ++i)
+    if (label.rfind(kTaskOrder[i], 0) == 0 && label.size() > std::string(kTaskOrder[i]).size() &&
+        label[std::string(kTaskOrder[i]).size()] == ' ')
+      return i;
+  return 6;
+}
+
+std::string leaf(const std::string& key) {
+  return key.substr(key.rfind('.') + 1);
+}
+
+std::vector<std::string> find_row_keys(const std::vector<RunSummary>& runs) {
+  std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // task->key->vals
+  for (const auto& run : runs)
+    for (const auto& [key, value] : run.config)
+      if (is_row_key_candidate(key)) values[run.task_label()][key].insert(value);
+  std::set<std::string> varying;
+  for (const auto& [task, keys] : values)
+    for (const auto& [key, vals] : keys)
+      if (vals.size() > 1) varying.insert(key);
+  std::vector<std::string> keys = {"attention.type"};
+  for (const auto& key : varying)
+    if (key != "attention.type") keys.push_back(key);
+  return keys;
+}
+
+std::string row_label(const RunSummary& run, const std::vector<std::string>& row_keys) {
+  std::string label = run.get(row_keys[0]);
+  for (size_t i = 1; i < row_keys.size(); ++i)
+    label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
+  return label;
+}
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
+std::string percent_cell(const ResultCell* cell) {
+  if (!cell) return "";
+  if (cell->accuracy.n == 0) return "missing (0/" + std::to_string(cell->expected) + ")";
+  std::string text = fixed(100.0 * cell->accuracy.mean, 2);
+  if (cell->accuracy.n > 1) text += " ± " + fixed(100.0 * cell->accuracy.std, 2);
+  if (cell->accuracy.n < cell->expected)
+    text += " (" + std::to_string(cell->accuracy.n) + "/" + std::to_string(cell->expected) + ")";
+  return text;
+}
+
+std::string markdown_row(const std::vector<std::string>& cells) {
+  std::string line = "|";
+  for (const auto& c : cells) line += " " + c + " |";
+  return line + "\n";
+}
+
+std::string markdown_header(const std::vector<std::string>& cells) {
+  std::string line = markdown_row(cells) + "|";
+  for (size_t i = 0; i < cells.size(); ++i) line += i == 0 ? "---|" : "---:|";
+  return line + "\n";
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string optional_text(const std::optional<double>& v, int decimals) {
+  return v ? fixed(*v, decimals) : "";
+}
+
+// The softmax row with the same non-backend settings, else any softmax row: speed-ups are
+// quoted against it.
+const ResultCell* softmax_cell(const ResultTable& t, const std::string& row,
+                               const std::string& column) {
+  const ResultCell* any = nullptr;
+  for (const auto& other : t.rows) {
+    if (t.row_backend.at(other) != "softmax") continue;
+    const ResultCell* c = t.cell(other, column);
+    if (!c || c->samples_per_s.n == 0) continue;
+    bool same = true;
+    for (const auto& [key, value] : t.row_values.at(other))
+      if (key != "attention.type" && key.rfind("attention.", 0) != 0 &&
+          t.row_values.at(row).at(key) != value)
+        same = false;
+    if (same) return c;
+    if (!any) any = c;
+  }
+  return any;
+}
+
+}  // namespace
+
+Stats summarize(const std::vector<double>& values) {
+  Stats s;
+  s.n = static_cast<int>(values.size());
+  if (s.n == 0) return s;
+  for (double v : values) s.mean += v;
+  s.mean /= s.n;
+  if (s.n < 2) return s;
+  double squares = 0.0;
+  for (double v : values) squares += (v - s.mean) * (v - s.mean);
+  s.std = std::sqrt(squares / (s.n - 1));
+  return s;
+}
+
+const ResultCell* ResultTable::cell(const std::string& row, const std::string& column) const {
+  const auto r = cells.find(row);
+  if (r == cells.end()) return nullptr;
+  const auto c = r->second.find(column);
+  return c == r->second.end() ? nullptr : &c->second;
+}
+
+std::optional<double> ResultTable::row_average(const std::string& row) const {
+  double sum = 0.0;
+  for (const auto& column : columns) {
+    const ResultCell* c = cell(row, column);
+    if (!c || c->accuracy.n == 0) return std::nullopt;
+    sum += c->accuracy.mean;
+  }
+  return columns.empty() ? std::nullopt : std::optional<double>(sum / columns.size());
+}
+
+ResultTable aggregate_runs(const std::vector<RunSummary>& runs) {
+  ResultTable t;
+  t.row_keys = find_row_keys(runs);
+  std::map<std::string, std::map<std::string, std::vector<const RunSummary*>>> groups;
+  std::set<std::string> columns;
+  for (const auto& run : runs) {
+    const std::string row = row_label(run, t.row_keys);
+    if (!groups.count(row)) {
+      t.rows.push_back(row);
+      t.row_backend[row] = run.get("attention.type");
+      for (const auto& key : t.row_keys) t.row_values[row][key] = run.get(key);
+    }
+    groups[row][run.task_label()].push_back(&run);
+    columns.insert(run.task_label());
+  }
+  t.columns.assign(columns.begin(), columns.end());
+  std::stable_sort(t.columns.begin(), t.columns.end(),
+                   [](const auto& a, const auto& b) { return task_rank(a) < task_rank(b); });
+  std::sort(t.rows.begin(), t.rows.end());
+  for (const auto& [row, by_task] : groups) {
+    for (const auto& [task, members] : by_task) {
+      ResultCell& cell = t.cells[row][task];
+      std::vector<double> accuracy, speed, memory;
+      for (const RunSummary* run : members) {
+        ++cell.expected;
+        if (!run->completed()) continue;
+        accuracy.push_back(*run->test_accuracy);
+        if (run->samples_per_s) speed.push_back(*run->samples_per_s);
+        if (run->peak_memory_mib) memory.push_back(*run->peak_memory_mib);
+        if (run->parameters) cell.parameters = run->parameters;
+        cell.memory_kind = run->memory_kind;
+      }
+      cell.accuracy = summarize(accuracy);
+      cell.samples_per_s = summarize(speed);
+      cell.peak_memory_mib = summarize(memory);
+    }
+  }
+  return t;
+}
+
+std::string accuracy_markdown(const ResultTable& t) {
+  std::vector<std::string> header = {"attention"};
+  header.insert(header.end(), t.columns.begin(), t.columns.end());
+  header.push_back("Avg");
+  std::string out = markdown_header(header);
+  for (const auto& row : t.rows) {
+    std::vector<std::string> cells = {row};
+    for (const auto& column : t.columns) cells.push_back(percent_cell(t.cell(row, column)));
+    const auto average = t.row_average(row);
+    cells.push_back(average ? fixed(100.0 * *average, 2) : "—");
+    out += markdown_row(cells);
+  }
+  return out;
+}
+
+std::string efficiency_markdown(const ResultTable& t) {
+  std::string out = markdown_header({"attention", "task", "train samples/s", "speed-up vs softmax",
+                                     "peak memory MiB", "parameters"});
+  for (const auto& row : t.rows) {
+    for (const auto& column : t.columns) {
+      const ResultCell* c = t.cell(row, column);
+      if (!c || c->samples_per_s.n == 0) continue;
+      const ResultCell* base = softmax_cell(t, row, column);
+      const std::string speedup =
+          base ? fixed(c->samples_per_s.mean / base->samples_per_s.mean, 2) + "×" : "—";
+      const std::string memory =
+          c->peak_memory_mib.n ? fixed(c->peak_memory_mib.mean, 0) + " (" + c->memory_kind + ")"
+                               : "—";
+      out += markdown_row({row, column, fixed(c->samples_per_s.mean, 1), speedup, memory,
+                           c->parameters ? std::to_string(*c->parameters) : "—"});
+    }
+  }
+  return out;
+}
+
+std::string feature_sweep_markdown(const ResultTable& t) {
+  const auto key = std::find(t.row_keys.begin(), t.row_keys.end(), "attention.features");
+  if (key == t.row_keys.end()) return "";
+  // Rows without the features key, columns are the feature counts (numeric order).
+  std::set<int64_t> features;
+  std::vector<std::string> labels;
+  std::map<std::string, std::map<int64_t, std::string>> by_label;
+  for (const auto& row : t.rows) {
+    const auto& values = t.row_values.at(row);
+    const int64_t m = std::stoll(values.at("attention.features"));
+    std::string label = values.at("attention.type");
+    for (const auto& k : t.row_keys)
+      if (k != "attention.type" && k != "attention.features")
+        label += " " + leaf(k) + "=" + values.at(k);
+    if (!by_label.count(label)) labels.push_back(label);
+    by_label[label][m] = row;
+    features.insert(m);
+  }
+  std::string out;
+  for (const auto& column : t.columns) {
+    out += "\n" + column + ": test accuracy (%) against the number of random features m\n\n";
+    std::vector<std::string> header = {"attention"};
+    for (int64_t m : features) header.push_back("m=" + std::to_string(m));
+    out += markdown_header(header);
+    for (const auto& label : labels) {
+      std::vector<std::string> cells = {label};
+      for (int64_t m : features) {
+        const auto it = by_label[label].find(m);
+        cells.push_back(it == by_label[label].end() ? ""
+                                                    : percent_cell(t.cell(it->second, column)));
+      }
+      out += markdown_row(cells);
+    }
+  }
+  return out;
+}
+
+std::string missing_runs_markdown(const std::vector<RunSummary>& runs) {
+  std::string out;
+  for (const auto& run : runs)
+    if (!run.completed()) out += "- " + run.name + ": " + run.status + " (" + run.dir + ")\n";
+  return out;
+}
+
+std::string summary_csv(const ResultTable& t) {
+  std::ostringstream s;
+  s << "task,attention";
+  for (const auto& key : t.row_keys) s << "," << key;
+  s << ",completed,expected,accuracy_mean,accuracy_std,samples_per_s,speedup_vs_softmax,"
+       "peak_memory_mib,memory_kind,parameters\n";
+  for (const auto& row : t.rows) {
+    for (const auto& column : t.columns) {
+      const ResultCell* c = t.cell(row, column);
+      if (!c) continue;
+      s << csv_field(column) << "," << csv_field(row);
+      for (const auto& key : t.row_keys) s << "," << csv_field(t.row_values.at(row).at(key));
+      const ResultCell* base = softmax_cell(t, row, column);
+      const bool has_speed = c->samples_per_s.n > 0;
+      s << "," << c->accuracy.n << "," << c->expected << ","
+        << (c->accuracy.n ? fixed(c->accuracy.mean, 6) : "") << ","
+        << (c->accuracy.n > 1 ? fixed(c->accuracy.std, 6) : "") << ","
+        << (has_speed ? fixed(c->samples_per_s.mean, 3) : "") << ","
+        << (has_speed && base ? fixed(c->samples_per_s.mean / base->samples_per_s.mean, 4) : "")
+        << "," << (c->peak_memory_mib.n ? fixed(c->peak_memory_mib.mean, 1) : "") << ","
+        << c->memory_kind << "," << (c->parameters ? std::to_string(*c->parameters) : "") << "\n";
+    }
+  }
+  return s.str();
+}
+
+std::string runs_csv(const std::vector<RunSummary>& runs) {
+  std::ostringstream s;
+  s << "dir,name,status,task,attention,features,kernel,seed,test_accuracy,best_val_accuracy,"
+       "samples_per_s,ms_per_step,peak_memory_mib,memory_kind,parameters,max_length,steps,"
+       "wall_time_s,device\n";
+  for (const auto& r : runs) {
+    s << csv_field(r.dir) << "," << csv_field(r.name) << "," << r.status << ","
+      << csv_field(r.task_label()) << "," << r.get("attention.type") << ","
+      << r.get("attention.features") << "," << r.get("attention.kernel") << "," << r.get("seed")
+      << "," << optional_text(r.test_accuracy, 6) << "," << optional_text(r.best_val_accuracy, 6)
+      << "," << optional_text(r.samples_per_s, 3) << "," << optional_text(r.ms_per_step, 3) << ","
+      << optional_text(r.peak_memory_mib, 1) << "," << r.memory_kind << ","
+      << (r.parameters ? std::to_string(*r.parameters) : "") << "," << r.get("data.max_length")
+      << "," << r.get("train.steps") << "," << optional_text(r.wall_time_s, 1) << "," << r.device
+      << "\n";
+  }
+  return s.str();
+}
+
+}  // namespace lra

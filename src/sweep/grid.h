@@ -1,0 +1,33 @@
+// A sweep is the cross product of config overrides ("grid axes") times seeds; each point becomes
+// one lra_train run with a stable name, so a rerun finds the runs that already finished.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lra {
+
+struct GridAxis {
+  std::string key;                  // a config key path, e.g. attention.features
+  std::vector<std::string> values;  // as they would be written after --set key=
+};
+
+struct SweepPoint {
+  std::string name;  // the run's folder name
+  int64_t seed = 0;
+  std::vector<std::string> overrides;  // "key=value", axes in the order given, then seed
+};
+
+// Parses "key=v1,v2,..." (a --grid argument). Throws std::invalid_argument naming the problem.
+GridAxis parse_grid_axis(const std::string& text);
+
+// Every combination of axis values (the first axis varies slowest) for each seed. Run names
+// are "<base>__<label>=<value>__...__seed=<seed>", where a label is the key's last component
+// unless two axes share it (then the whole key). Throws on duplicate keys or names.
+std::vector<SweepPoint> expand_grid(const std::string& base_name, const std::vector<GridAxis>& axes,
+                                    const std::vector<int64_t>& seeds);
+
+// Keeps letters, digits and ._+- ; anything else becomes '_' so names are safe folder names.
+std::string sanitize_name_part(const std::string& text);
+
+}  // namespace lra

@@ -1,0 +1,170 @@
+// lra_report's aggregation from fixture report.json files: mean and std over seeds, missing
+// runs shown as missing (never as zero), speed-ups, the feature-sweep pivot, published numbers.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "../data/data_test_util.h"
+#include "report/published_results.h"
+#include "report/results_table.h"
+#include "report/run_summary.h"
+
+namespace {
+
+using lra::test::expect_error;
+using lra::test::read_text;
+using lra::test::TempDir;
+using lra::test::write_text;
+
+struct Fixture {
+  std::string task = "listops";
+  std::string type = "softmax";
+  int features = 128;
+  int seed = 0;
+  std::string status = "completed";
+  double accuracy = 0.5;
+  double samples_per_s = 1000;
+};
+
+void write_report(const std::string& dir, const Fixture& f) {
+  char text[2048];
+  std::snprintf(text, sizeof(text), R"({
+  "format": "lra_train.report", "version": 1, "name": "r", "status": "%s",
+  "config": {"name": "r", "seed": %d, "task": "%s", "threads": 2,
+             "data": {"source": "synthetic", "dir": "", "max_length": 64},
+             "attention": {"type": "%s", "features": %d, "kernel": "exp"},
+             "train": {"steps": 100, "lr": 0.001}, "output": {"dir": "%s"}},
+  "environment": {"device": "cpu"},
+  "parameters": 1234,
+  %s
+  "train_throughput": {"samples_per_s": %g, "ms_per_step_median": 5.0},
+  "peak_memory": {"mib": 100.0, "kind": "process_rss"},
+  "wall_time_s": 3.0
+})",
+                f.status.c_str(), f.seed, f.task.c_str(), f.type.c_str(), f.features, dir.c_str(),
+                f.status == "completed"
+                    ? ("\"test\": {\"accuracy\": " + std::to_string(f.accuracy) +
+                       "}, \"best\": {\"val_accuracy\": 0.5},")
+                          .c_str()
+                    : "",
+                f.samples_per_s);
+  write_text(dir + "/report.json", text);
+}
+
+TEST(ResultsTable, MeanAndSampleStdOverSeeds) {
+  const auto s = lra::summarize({0.30, 0.34, 0.38});
+  EXPECT_EQ(s.n, 3);
+  EXPECT_NEAR(s.mean, 0.34, 1e-12);
+  EXPECT_NEAR(s.std, 0.04, 1e-12);  // sample std: sqrt((0.0016 * 2) / 2)
+  EXPECT_EQ(lra::summarize({0.5}).std, 0.0);
+  EXPECT_EQ(lra::summarize({}).n, 0);
+}
+
+TEST(ResultsTable, TasksByBackendWithMissingRunsShownAsMissing) {
+  TempDir dir;
+  write_report(dir / "a", {"listops", "softmax", 128, 0, "completed", 0.30, 1000});
+  write_report(dir / "b", {"listops", "softmax", 128, 1, "completed", 0.34, 1000});
+  write_report(dir / "c", {"listops", "favor", 128, 0, "completed", 0.20, 4000});
+  write_report(dir / "d", {"listops", "favor", 128, 1, "failed"});
+  write_report(dir / "e", {"image", "softmax", 128, 0, "completed", 0.60, 500});
+  write_report(dir / "f", {"image", "favor", 128, 0, "interrupted"});
+  std::vector<std::string> warnings;
+  const auto runs = lra::collect_runs({dir.str()}, &warnings);
+  ASSERT_EQ(runs.size(), 6u);
+  EXPECT_TRUE(warnings.empty());
+  const auto table = lra::aggregate_runs(runs);
+  EXPECT_EQ(table.row_keys, std::vector<std::string>{"attention.type"});
+  ASSERT_EQ(table.columns,
+            (std::vector<std::string>{"listops [synthetic, L=64]", "image [synthetic, L=64]"}));
+  const auto md = lra::accuracy_markdown(table);
+  EXPECT_NE(md.find("| softmax | 32.00 ± 2.83 | 60.00 | 46.00 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| favor | 20.00 (1/2) | missing (0/1) | — |"), std::string::npos) << md;
+  const auto eff = lra::efficiency_markdown(table);
+  EXPECT_NE(
+      eff.find("| favor | listops [synthetic, L=64] | 4000.0 | 4.00× | 100 (process_rss) | 1234 |"),
+      std::string::npos)
+      << eff;
+  const auto missing = lra::missing_runs_markdown(runs);
+  EXPECT_NE(missing.find("failed"), std::string::npos);
+  EXPECT_NE(missing.find("interrupted"), std::string::npos);
+  const auto csv = lra::summary_csv(table);
+  EXPECT_NE(csv.find("\"image [synthetic, L=64]\",favor,favor,0,1,,,,"), std::string::npos) << csv;
+}
+
+TEST(ResultsTable, FeatureSweepPivot) {
+  TempDir dir;
+  int i = 0;
+  for (int m : {16, 64})
+    for (const char* type : {"favor", "schoenbat"})
+      write_report(dir / std::to_string(i++), {"listops", type, m, 0, "completed", m / 100.0, 100});
+  const auto table = lra::aggregate_runs(lra::collect_runs({dir.str()}, nullptr));
+  EXPECT_EQ(table.row_keys, (std::vector<std::string>{"attention.type", "attention.features"}));
+  const auto pivot = lra::feature_sweep_markdown(table);
+  EXPECT_NE(pivot.find("| attention | m=16 | m=64 |"), std::string::npos) << pivot;
+  EXPECT_NE(pivot.find("| schoenbat | 16.00 | 64.00 |"), std::string::npos) << pivot;
+}
+
+TEST(ResultsTable, SweepManifestNamesRunsWithoutReports) {
+  TempDir dir;
+  const std::string config = dir / "base.yaml";
+  write_text(config,
+             "name: base\ntask: listops\ndata:\n  max_length: 64\n  synthetic:\n    min_length: "
+             "8\n    max_length: 64\ntrain:\n  lr: 0.001\n  steps: 100\n  warmup: 10\n");
+  write_text(dir / "sweep/sweep.json", R"({"format": "lra_sweep.manifest", "config": ")" + config +
+                                           R"(", "overrides": [], "runs": [
+               {"name": "base__type=favor__seed=0", "overrides": ["attention.type=favor", "seed=0"]},
+               {"name": "base__type=softmax__seed=0", "overrides": ["attention.type=softmax", "seed=0"]}]})");
+  write_report(dir / "sweep/base__type=softmax__seed=0",
+               {"listops", "softmax", 128, 0, "completed", 0.4, 10});
+  std::vector<std::string> warnings;
+  const auto runs = lra::collect_runs({dir / "sweep"}, &warnings);
+  ASSERT_EQ(runs.size(), 2u) << (warnings.empty() ? "" : warnings[0]);
+  const auto table = lra::aggregate_runs(runs);
+  const auto md = lra::accuracy_markdown(table);
+  EXPECT_NE(md.find("| favor | missing (0/1) | — |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| softmax | 40.00 | 40.00 |"), std::string::npos) << md;
+}
+
+TEST(ResultsTable, BrokenReportsAreWarningsNamingTheFile) {
+  TempDir dir;
+  write_text(dir / "torn/report.json", "{\"format\": \"lra_train.re");
+  write_report(dir / "ok", {});
+  std::vector<std::string> warnings;
+  EXPECT_EQ(lra::collect_runs({dir.str()}, &warnings).size(), 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("torn/report.json: not valid JSON"), std::string::npos);
+  expect_error([&] { lra::collect_runs({dir / "nope"}, nullptr); }, {"nope: no such folder"});
+}
+
+TEST(PublishedResults, ComparisonWithDifferences) {
+  TempDir dir;
+  write_text(dir / "pub.csv",
+             "# comment\npaper,method,backend,task,accuracy,source\n"
+             "p,Transformer,softmax,listops,36.37,\"Paper, Table 1\"\n");
+  const auto published = lra::read_published_results(dir / "pub.csv");
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].source, "Paper, Table 1");
+  write_report(dir / "runs/a", {"listops", "softmax", 128, 0, "completed", 0.40, 10});
+  const auto table = lra::aggregate_runs(lra::collect_runs({dir / "runs"}, nullptr));
+  const auto md = lra::paper_comparison_markdown(table, published, "p");
+  EXPECT_NE(md.find("| softmax (Transformer) | 40.00 / 36.37 (+3.63) |"), std::string::npos) << md;
+  expect_error([&] { lra::paper_comparison_markdown(table, published, "schoenbat"); },
+               {"--paper schoenbat", "papers on file: p"});
+  write_text(dir / "bad.csv",
+             "paper,method,backend,task,accuracy,source\np,T,softmax,listops,high,s\n");
+  expect_error([&] { lra::read_published_results(dir / "bad.csv"); },
+               {"bad.csv:2", "'high' is not a number"});
+}
+
+TEST(PublishedResults, ShippedFileParses) {
+  const auto published = lra::read_published_results(std::string(LRA_SOURCE_DIR) +
+                                                     "/experiments/published_results.csv");
+  EXPECT_GE(published.size(), 10u);
+  for (const auto& r : published) {
+    EXPECT_GT(r.accuracy, 0.0);
+    EXPECT_LE(r.accuracy, 100.0);
+    EXPECT_FALSE(r.source.empty());
+  }
+}
+
+}  // namespace
