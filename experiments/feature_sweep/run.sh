@@ -10,11 +10,12 @@ OUT=${OUT:-runs/feature_sweep}
 JOBS=${JOBS:-2}
 SEEDS=${SEEDS:-1}
 FEATURES=${FEATURES:-16,32,64,128,256,512,1024}
+KERNEL_FEATURES=${KERNEL_FEATURES:-16,32,64,128,256,512,1024}  # seconds to measure: always all
 HERE=experiments/feature_sweep
 mkdir -p "$OUT"
 
 start=$(date +%s)
-"$BUILD/lra_bench" kernel-error --kernels exp sqrt -m ${FEATURES//,/ } --csv "$OUT/kernel_error.csv" > "$OUT/kernel_error.md"
+"$BUILD/lra_bench" kernel-error --kernels exp sqrt -m ${KERNEL_FEATURES//,/ } --csv "$OUT/kernel_error.csv" > "$OUT/kernel_error.md"
 status=0
 "$BUILD/lra_sweep" --config experiments/paper_tables/cpu/listops.yaml \
   --grid attention.type=favor,favor_sharp,schoenbat --grid "attention.features=$FEATURES" \
@@ -30,7 +31,8 @@ wall=$(( $(date +%s) - start ))
   echo
   cat "$OUT/kernel_error.md"
   echo
-  echo "Wall time: $((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on $(nproc) cores" \
+  echo "Command: FEATURES=$FEATURES SEEDS=$SEEDS JOBS=$JOBS experiments/feature_sweep/run.sh." \
+    "Wall time: $((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on $(nproc) cores" \
     "($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)."
 } > "$HERE/results_cpu.md"
 PY=${PY:-/usr/bin/python3}
