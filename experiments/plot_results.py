@@ -89,27 +89,28 @@ def plot_training_curves(runs, out):
 
 
 def plot_bench(path, out):
-    """Time and memory against length from `lra_bench attention --json`."""
+    """Time and memory against length from `lra_bench attention --json`: forward+backward,
+    one line per backend and scope."""
     with open(path) as f:
         bench = json.load(f)
-    cases = bench.get("cases", bench if isinstance(bench, list) else [])
     series = defaultdict(list)
-    for case in cases:
-        if case.get("status", "ok") == "ok" and "fwd_bwd_ms" in case:
-            series[(case["backend"], case.get("scope", "attention"))].append(case)
-    for metric, ylabel, name in (("fwd_bwd_ms", "forward+backward ms (median)", "time"),
-                                 ("peak_memory_mib", "peak memory (MiB)", "memory")):
+    for case in bench.get("cases", []):
+        if case.get("status") == "ok" and case.get("pass") == "forward+backward":
+            series[(case["backend"], case["scope"])].append(case)
+    metrics = (("time", "forward+backward ms (median)", lambda c: c["ms"]["median"]),
+               ("memory", "peak memory (MiB)", lambda c: c.get("peak_mib")))
+    for name, ylabel, value in metrics:
         fig, ax = plt.subplots(figsize=(6, 4))
-        for (backend, scope), points in sorted(series.items()):
-            points = [p for p in points if p.get(metric) is not None]
-            points.sort(key=lambda p: p["length"])
+        for (backend, scope), cases in sorted(series.items()):
+            points = sorted((c["length"], value(c)) for c in cases if value(c))
             if points:
-                ax.plot([p["length"] for p in points], [p[metric] for p in points], marker="o",
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
                         label=f"{backend} ({scope})")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("sequence length L")
         ax.set_ylabel(ylabel)
+        ax.set_title(bench.get("machine", ""), fontsize=8)
         ax.legend(fontsize=7)
         save(fig, out, f"bench_{name}_vs_length")
 
