@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -161,7 +162,21 @@ ResultTable aggregate_runs(const std::vector<RunSummary>& runs) {
   t.columns.assign(columns.begin(), columns.end());
   std::stable_sort(t.columns.begin(), t.columns.end(),
                    [](const auto& a, const auto& b) { return task_rank(a) < task_rank(b); });
-  std::sort(t.rows.begin(), t.rows.end());
+  // Rows in key order, numbers by value: m=16 before m=256.
+  std::sort(t.rows.begin(), t.rows.end(), [&](const std::string& a, const std::string& b) {
+    for (const auto& key : t.row_keys) {
+      const std::string& x = t.row_values.at(a).at(key);
+      const std::string& y = t.row_values.at(b).at(key);
+      if (x == y) continue;
+      char* end_x = nullptr;
+      char* end_y = nullptr;
+      const double nx = std::strtod(x.c_str(), &end_x);
+      const double ny = std::strtod(y.c_str(), &end_y);
+      if (!x.empty() && !y.empty() && *end_x == '\0' && *end_y == '\0') return nx < ny;
+      return x < y;
+    }
+    return a < b;
+  });
   for (const auto& [row, by_task] : groups) {
     for (const auto& [task, members] : by_task) {
       ResultCell& cell = t.cells[row][task];
