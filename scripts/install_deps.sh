@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 TORCH_VERSION="${TORCH_VERSION:-2.11.0}"
 DEBIAN_PACKAGES=(cmake g++ make python3 python3-venv libyaml-cpp-dev libspdlog-dev libcli11-dev
                  nlohmann-json3-dev libgtest-dev libpng-dev zlib1g-dev dataset-fashion-mnist
-                 clang libclang-rt-14-dev)  # clang + libFuzzer runtime: fuzz/run.sh
+                 clang libclang-rt-14-dev  # clang + libFuzzer runtime: fuzz/run.sh
+                 python3-matplotlib)       # experiments/plot_results.py
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
