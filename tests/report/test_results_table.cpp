@@ -104,7 +104,7 @@ TEST(ResultsTable, FeatureSweepPivot) {
   EXPECT_NE(pivot.find("| schoenbat | 8.00 | 16.00 |"), std::string::npos) << pivot;
   EXPECT_EQ(table.rows,
             (std::vector<std::string>{"favor features=8", "favor features=16",
-                                                  "schoenbat features=8", "schoenbat features=16"}));
+                                      "schoenbat features=8", "schoenbat features=16"}));
 }
 
 TEST(ResultsTable, SweepManifestNamesRunsWithoutReports) {
