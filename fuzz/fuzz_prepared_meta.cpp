@@ -14,10 +14,11 @@
 #include <torch/torch.h>
 
 #include "data/prepared.h"
+#include "tiny_listops.h"
 
 namespace {
 
-// A folder with valid arrays for 3 splits of 4 rows, length 6, vocab 16, 10 classes; removed
+// A folder with the valid arrays of tiny_listops(); removed
 // when the fuzzer exits.
 struct Fixture {
   std::string dir;
@@ -34,19 +35,7 @@ struct Fixture {
 std::string make_fixture() {
   char tmpl[] = "/tmp/lra_fuzz_prepared_XXXXXX";
   if (!mkdtemp(tmpl)) __builtin_trap();
-  lra::TaskData data;
-  data.task = "listops";
-  data.vocab_size = 16;
-  data.num_classes = 10;
-  data.max_length = 6;
-  for (lra::Split* s : {&data.train, &data.val, &data.test}) {
-    s->tokens =
-        torch::tensor({1, 2, 15, 0, 0, 0, 11, 3, 4, 15, 0, 0, 5, 0, 0, 0, 0, 0, 12, 6, 7, 8, 15, 0},
-                      torch::kUInt8)
-            .view({4, 6});
-    s->labels = torch::tensor({1, 4, 5, 8}, torch::kInt64);
-  }
-  lra::write_prepared(tmpl, data, nlohmann::json::object());
+  lra::write_prepared(tmpl, lra::fuzz::tiny_listops(), nlohmann::json::object());
   return tmpl;
 }
 

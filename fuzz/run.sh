@@ -13,17 +13,7 @@ TARGETS=("$@")
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 command -v clang++ >/dev/null || { echo "fuzz: clang++ missing; run scripts/install_deps.sh" >&2; exit 1; }
 TORCH_PREFIX=$(.venv/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)')
-# LibTorch's CMake config wants a CUDA toolkit: as scripts/build.sh, fall back to the nvcc that
-# install_deps.sh puts into .venv when the machine has none.
-CUDA_ARGS=()
-if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
-  for nvcc in .venv/lib/python3*/site-packages/nvidia/cu*/bin/nvcc; do
-    [ -x "$nvcc" ] || continue
-    CUDA_ROOT=$(cd "$(dirname "$nvcc")/.." && pwd)
-    export PATH="$CUDA_ROOT/bin:$PATH"
-    CUDA_ARGS=(-DCUDAToolkit_ROOT="$CUDA_ROOT")
-  done
-fi
+source scripts/cuda_toolkit_env.sh  # sets CUDA_ARGS
 mkdir -p "$BUILD_DIR"
 cmake -S fuzz -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
   "${CUDA_ARGS[@]}" \

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "../fuzz/tiny_listops.h"
 #include "config/config.h"
 #include "data/data_test_util.h"
 #include "data/npy.h"
@@ -37,22 +38,6 @@ int replay(const std::string& name, const std::function<void(const std::string&)
   return files;
 }
 
-lra::TaskData tiny_listops() {
-  lra::TaskData data;
-  data.task = "listops";
-  data.vocab_size = 16;
-  data.num_classes = 10;
-  data.max_length = 6;
-  for (lra::Split* s : {&data.train, &data.val, &data.test}) {
-    s->tokens =
-        torch::tensor({1, 2, 15, 0, 0, 0, 11, 3, 4, 15, 0, 0, 5, 0, 0, 0, 0, 0, 12, 6, 7, 8, 15, 0},
-                      torch::kUInt8)
-            .view({4, 6});
-    s->labels = torch::tensor({1, 4, 5, 8}, torch::kInt64);
-  }
-  return data;
-}
-
 }  // namespace
 
 TEST(FuzzCorpus, NpyFilesAreReadOrRejectedNamingTheFile) {
@@ -69,7 +54,7 @@ TEST(FuzzCorpus, NpyFilesAreReadOrRejectedNamingTheFile) {
 
 TEST(FuzzCorpus, PreparedMetaIsReadOrRejectedNamingTheFile) {
   TempDir dir;
-  lra::write_prepared(dir.str(), tiny_listops(), nlohmann::json::object());
+  lra::write_prepared(dir.str(), lra::fuzz::tiny_listops(), nlohmann::json::object());
   const int n = replay("prepared_meta", [&dir](const std::string& path) {
     write_text(dir / "meta.json", read_text(path));
     try {
