@@ -37,6 +37,10 @@ TEST(Config, UnknownKeyNamesPathAndSuggestion) {
             "train.lr_rate: unknown key; did you mean train.lr?");
   EXPECT_EQ(error_of("modle:\n  dim: 3\n"), "modle: unknown key; did you mean model?");
   EXPECT_NE(error_of("lr: 0.1\n").find("did you mean train.lr?"), std::string::npos);
+  // YAML allows lists and mappings as keys; a config key is a name (found by fuzz_config).
+  EXPECT_EQ(error_of("[1, 2]:\n"), "top level: a key must be a plain name, not a list or mapping");
+  EXPECT_EQ(error_of("train:\n  {a: 1}: 2\n"),
+            "train: a key must be a plain name, not a list or mapping");
 }
 
 TEST(Config, WrongTypeAndRangeNameTheExpectation) {

@@ -94,6 +94,11 @@ struct Walker {
 
   void walk(const YAML::Node& node, const std::string& prefix) {
     for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {  // YAML allows "[1, 2]: x"; a config key is always a name
+        errors.push_back((prefix.empty() ? "top level" : prefix.substr(0, prefix.size() - 1)) +
+                         ": a key must be a plain name, not a list or mapping");
+        continue;
+      }
       const std::string path = prefix + kv.first.as<std::string>();
       if (auto it = fields.find(path); it != fields.end()) {
         try {
