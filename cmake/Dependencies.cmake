@@ -25,6 +25,16 @@ if(LRA_BUILD_TESTS)
   lra_require(GTest libgtest-dev)
 endif()
 
+# at::parallel_for is a header template: compiled without OpenMP it runs its body on one thread,
+# and every op inside then forks and joins the intra-op pool on its own. Our code is compiled
+# with OpenMP so that its parallel regions are real; at run time the executables' RUNPATH puts
+# LibTorch's lib folder first, so the libgomp.so.1 LibTorch ships serves both (one thread pool).
+find_package(OpenMP COMPONENTS CXX QUIET)
+if(NOT OpenMP_CXX_FOUND)
+  message(WARNING "OpenMP not found: lra_train's own parallel loops will run on one thread "
+                  "(results are the same, the linear attention backends slower).")
+endif()
+
 # CUDA code paths compile whenever the LibTorch found was built with CUDA, even on a machine
 # without a GPU: they are guarded at run time by torch::cuda::is_available().
 if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)

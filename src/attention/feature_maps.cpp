@@ -5,12 +5,16 @@
 
 #include <torch/torch.h>
 
+#include "attention/maclaurin_products.h"
+
 namespace lra {
 namespace {
 
 // Below every real log-feature: the shift of a (batch, head) slice without any real key, so
 // exp(log phi - shift) stays 0 there and finite elsewhere.
 constexpr double kNoKeyShift = -1e30;
+
+bool g_cpu_row_loops = true;
 
 class ExpFeatureMap : public ChunkedFeatureMap {
  public:
@@ -87,7 +91,13 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
     phi.narrow(2, 0, 1).fill_(layout_.constant);
     if (m == 1) return {phi, torch::Tensor()};
     auto proj = torch::matmul(x, layout_.factors_t);  // (BH, c, F): every factor, one matmul
-    auto random = phi.narrow(2, 1, m - 1);            // (BH, c, m-1)
+    if (use_row_loops(x)) {
+      auto phi2 = phi.view({-1, m});  // (BH c, m)
+      maclaurin_products_cpu(proj.view({-1, proj.size(2)}), layout_.slot_offset, layout_.slot_count,
+                             layout_.scales, layout_.constant, phi2);
+      return {phi, proj};
+    }
+    auto random = phi.narrow(2, 1, m - 1);  // (BH, c, m-1)
     random.copy_(slot(proj, 0));
     for (size_t j = 1; j < layout_.slot_count.size(); ++j)
       random.narrow(2, 0, layout_.slot_count[j]).mul_(slot(proj, j));
@@ -100,6 +110,12 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
     const int64_t m = layout_.features;
     if (m == 1) return torch::zeros_like(x);
     const auto& proj = chunk.saved;  // (BH, c, F)
+    if (use_row_loops(x)) {
+      auto dproj = maclaurin_products_vjp_cpu(proj.view({-1, proj.size(2)}),
+                                              dphi.contiguous().view({-1, m}), layout_.slot_offset,
+                                              layout_.slot_count, layout_.scales);  // (BH c, F)
+      return torch::matmul(dproj.view(proj.sizes()), factors_);                     // (BH, c, d)
+    }
     const auto& count = layout_.slot_count;
     const size_t slots = count.size();
     auto d_random = dphi.narrow(2, 1, m - 1) * layout_.scales;  // (BH, c, m-1)
@@ -125,6 +141,8 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
   }
 
  private:
+  static bool use_row_loops(const torch::Tensor& x) { return x.is_cpu() && g_cpu_row_loops; }
+
   torch::Tensor slot(const torch::Tensor& t, size_t j) const {
     return t.narrow(2, layout_.slot_offset[j], layout_.slot_count[j]);
   }
@@ -175,6 +193,10 @@ MaclaurinLayout make_maclaurin_layout(const torch::Tensor& degrees, const torch:
 c10::intrusive_ptr<ChunkedFeatureMap> make_maclaurin_feature_map(const MaclaurinLayout& layout,
                                                                  const torch::TensorOptions& opts) {
   return c10::make_intrusive<MaclaurinFeatureMap>(layout, opts);
+}
+
+void set_maclaurin_cpu_row_loops(bool enabled) {
+  g_cpu_row_loops = enabled;
 }
 
 }  // namespace lra

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "attention/dot_kernels.h"
+#include "attention/feature_maps.h"
 #include "attention/linear_attention.h"
 #include "attention/softmax.h"
 #include "attention_test_util.h"
@@ -121,30 +122,64 @@ TEST(AttentionFastPath, ChunkedLinearAttentionMatchesReference) {
                                    {"schoenbat", "sqrt", 17}, {"schoenbat", "logi", 2},
                                    {"schoenbat", "exp", 1},   {"favor", "exp", 1}};
   for (const auto& c : cases)
-    for (int64_t rows : {0, 1, 7}) {
-      set_linear_attention_chunk_rows(rows);
-      auto in = random_inputs(3, 2, 23, 6, 510, /*pad=*/6, 0.8);
-      in.mask.index_put_({2}, 0.0);  // batch element 2: no real key at all
-      auto weight = row_weight(in, 511);
-      auto rf = test::as_random_feature(
-          make_backend(attention_config(c.type, c.features, c.kernel), 6, 17));
-      rf->freeze_data_dependent_parameters(true);  // FAVOR#: both paths on the same parameters
-      auto fast =
-          run([&](auto& q, auto& k, auto& v) { return rf->forward(q, k, v, in.mask); }, in, weight);
-      auto reference = run(
-          [&](auto& q, auto& k, auto& v) {
-            auto phi = rf->features(q, k, in.mask, /*stabilized=*/true);
-            // (SchoenbAt's post-SBN is exactly the identity at initialisation.)
-            return linear_attention(phi.query, phi.key, v, in.mask, 1e-6);
-          },
-          in, weight);
-      expect_same(fast, reference, 1e-10,
-                  c.type + "/" + c.kernel + " m=" + std::to_string(c.features) +
-                      " rows=" + std::to_string(rows));
-      EXPECT_TRUE(torch::isfinite(fast.out).all().item<bool>()) << c.type;
-      for (const auto& g : fast.grads) EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << c.type;
-    }
+    for (int64_t rows : {0, 1, 7})
+      for (bool row_loops : {true, false}) {  // SchoenbAt's CPU row loops and its tensor-op form
+        set_maclaurin_cpu_row_loops(row_loops);
+        set_linear_attention_chunk_rows(rows);
+        auto in = random_inputs(3, 2, 23, 6, 510, /*pad=*/6, 0.8);
+        in.mask.index_put_({2}, 0.0);  // batch element 2: no real key at all
+        auto weight = row_weight(in, 511);
+        auto rf = test::as_random_feature(
+            make_backend(attention_config(c.type, c.features, c.kernel), 6, 17));
+        rf->freeze_data_dependent_parameters(true);  // FAVOR#: both paths on the same parameters
+        auto fast = run([&](auto& q, auto& k, auto& v) { return rf->forward(q, k, v, in.mask); },
+                        in, weight);
+        auto reference = run(
+            [&](auto& q, auto& k, auto& v) {
+              auto phi = rf->features(q, k, in.mask, /*stabilized=*/true);
+              // (SchoenbAt's post-SBN is exactly the identity at initialisation.)
+              return linear_attention(phi.query, phi.key, v, in.mask, 1e-6);
+            },
+            in, weight);
+        expect_same(fast, reference, 1e-10,
+                    c.type + "/" + c.kernel + " m=" + std::to_string(c.features) + " rows=" +
+                        std::to_string(rows) + (row_loops ? " row loops" : " tensor ops"));
+        EXPECT_TRUE(torch::isfinite(fast.out).all().item<bool>()) << c.type;
+        for (const auto& g : fast.grads)
+          EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << c.type;
+      }
   set_linear_attention_chunk_rows(0);
+  set_maclaurin_cpu_row_loops(true);
+}
+
+// Two threads split the (batch x head) axis between them, each running its slices with the
+// caller's autograd and inference mode: same values and gradients as one thread, and the
+// evaluation path (inference mode, whose tensors refuse in-place updates outside it) works.
+TEST(AttentionFastPath, ThreadedSlicesMatchOneThread) {
+  struct RestoreThreads {
+    int saved = torch::get_num_threads();
+    ~RestoreThreads() { torch::set_num_threads(saved); }
+  } restore;
+  for (const std::string type : {"favor", "favor_sharp", "schoenbat"}) {
+    auto in = random_inputs(3, 2, 23, 6, 530, /*pad=*/6, 0.8);
+    auto weight = row_weight(in, 531);
+    auto rf = test::as_random_feature(make_backend(attention_config(type, 24), 6, 19));
+    rf->freeze_data_dependent_parameters(true);
+    auto fn = [&](auto& q, auto& k, auto& v) { return rf->forward(q, k, v, in.mask); };
+    torch::set_num_threads(1);
+    auto one = run(fn, in, weight);
+    torch::set_num_threads(2);
+    auto two = run(fn, in, weight);
+    expect_same(two, one, 1e-12, type + " two threads");
+    torch::Tensor inferred;
+    {
+      c10::InferenceMode inference;
+      auto q = in.q.clone(), k = in.k.clone(), v = in.v.clone();
+      inferred = rf->forward(q, k, v, in.mask);
+    }
+    auto real_rows = (weight != 0);
+    EXPECT_LT(max_abs((inferred - one.out) * real_rows), 1e-12) << type << " inference mode";
+  }
 }
 
 // Large logits: the per-slice key shifts are merged (online rescaling) without overflow, and the

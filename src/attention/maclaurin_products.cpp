@@ -1,0 +1,122 @@
+#include "attention/maclaurin_products.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+namespace lra {
+namespace {
+
+// Rows per task of the outer parallel loop (inside a thread's own slice it runs inline).
+constexpr int64_t kRowGrain = 64;
+
+struct Slots {
+  const int64_t* offset;
+  const int64_t* count;
+  int64_t n;
+};
+
+template <typename T>
+void products_rows(const T* proj, T* phi, const T* scales, T constant, Slots s, int64_t F,
+                   int64_t m, int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T* p = proj + r * F;
+    T* out = phi + r * m;
+    out[0] = constant;
+    T* __restrict random = out + 1;
+    const T* __restrict first = p + s.offset[0];
+    for (int64_t f = 0; f < s.count[0]; ++f) random[f] = first[f];
+    for (int64_t j = 1; j < s.n; ++j) {
+      const T* __restrict slot = p + s.offset[j];
+      for (int64_t f = 0; f < s.count[j]; ++f) random[f] *= slot[f];
+    }
+    for (int64_t f = 0; f < m - 1; ++f) random[f] *= scales[f];
+  }
+}
+
+template <typename T>
+void products_vjp_rows(const T* proj, const T* dphi, T* dproj, const T* scales, Slots s, int64_t F,
+                       int64_t m, int64_t begin, int64_t end) {
+  std::vector<T> running(static_cast<size_t>(m - 1));
+  T* __restrict acc = running.data();
+  for (int64_t r = begin; r < end; ++r) {
+    const T* p = proj + r * F;
+    T* dp = dproj + r * F;
+    const T* __restrict g = dphi + r * m + 1;
+    // Down the slots: dp[j] = g s prod_{i < j} p[i], with the running prefix in acc.
+    for (int64_t f = 0; f < m - 1; ++f) acc[f] = g[f] * scales[f];
+    for (int64_t j = 0; j < s.n; ++j) {
+      const T* __restrict slot = p + s.offset[j];
+      T* __restrict dslot = dp + s.offset[j];
+      for (int64_t f = 0; f < s.count[j]; ++f) {
+        dslot[f] = acc[f];
+        acc[f] *= slot[f];
+      }
+    }
+    // Up the slots: dp[j] *= prod_{i > j} p[i], with the running suffix in acc.
+    for (int64_t f = 0; f < m - 1; ++f) acc[f] = T(1);
+    for (int64_t j = s.n - 1; j >= 0; --j) {
+      const T* __restrict slot = p + s.offset[j];
+      T* __restrict dslot = dp + s.offset[j];
+      for (int64_t f = 0; f < s.count[j]; ++f) {
+        dslot[f] *= acc[f];
+        acc[f] *= slot[f];
+      }
+    }
+  }
+}
+
+void check_rows(const torch::Tensor& t, const char* name) {
+  TORCH_CHECK(t.device().is_cpu() && t.dim() == 2 && t.is_contiguous(),
+              "maclaurin products: ", name, " must be a contiguous 2-d CPU tensor");
+}
+
+}  // namespace
+
+void maclaurin_products_cpu(const torch::Tensor& proj, const std::vector<int64_t>& slot_offset,
+                            const std::vector<int64_t>& slot_count, const torch::Tensor& scales,
+                            double constant, torch::Tensor& phi) {
+  check_rows(proj, "proj");
+  check_rows(phi, "phi");
+  const int64_t R = proj.size(0), F = proj.size(1), m = phi.size(1);
+  TORCH_CHECK(phi.size(0) == R && scales.numel() == m - 1 && !slot_count.empty() &&
+                  slot_count[0] == m - 1 && slot_offset.size() == slot_count.size(),
+              "maclaurin products: layout does not match the tensors");
+  auto sc = scales.to(proj.scalar_type()).contiguous();
+  const Slots s{slot_offset.data(), slot_count.data(), static_cast<int64_t>(slot_count.size())};
+  AT_DISPATCH_FLOATING_TYPES(proj.scalar_type(), "maclaurin_products_cpu", [&] {
+    const auto* p = proj.data_ptr<scalar_t>();
+    auto* out = phi.data_ptr<scalar_t>();
+    const auto* sp = sc.data_ptr<scalar_t>();
+    at::parallel_for(0, R, kRowGrain, [&](int64_t begin, int64_t end) {
+      products_rows<scalar_t>(p, out, sp, static_cast<scalar_t>(constant), s, F, m, begin, end);
+    });
+  });
+}
+
+torch::Tensor maclaurin_products_vjp_cpu(const torch::Tensor& proj, const torch::Tensor& dphi,
+                                         const std::vector<int64_t>& slot_offset,
+                                         const std::vector<int64_t>& slot_count,
+                                         const torch::Tensor& scales) {
+  check_rows(proj, "proj");
+  check_rows(dphi, "dphi");
+  const int64_t R = proj.size(0), F = proj.size(1), m = dphi.size(1);
+  TORCH_CHECK(dphi.size(0) == R && scales.numel() == m - 1 && !slot_count.empty() &&
+                  slot_count[0] == m - 1 && slot_offset.size() == slot_count.size(),
+              "maclaurin products: layout does not match the tensors");
+  auto sc = scales.to(proj.scalar_type()).contiguous();
+  auto dproj = torch::empty_like(proj);  // (R, F)
+  const Slots s{slot_offset.data(), slot_count.data(), static_cast<int64_t>(slot_count.size())};
+  AT_DISPATCH_FLOATING_TYPES(proj.scalar_type(), "maclaurin_products_vjp_cpu", [&] {
+    const auto* p = proj.data_ptr<scalar_t>();
+    const auto* g = dphi.data_ptr<scalar_t>();
+    auto* dp = dproj.data_ptr<scalar_t>();
+    const auto* sp = sc.data_ptr<scalar_t>();
+    at::parallel_for(0, R, kRowGrain, [&](int64_t begin, int64_t end) {
+      products_vjp_rows<scalar_t>(p, g, dp, sp, s, F, m, begin, end);
+    });
+  });
+  return dproj;
+}
+
+}  // namespace lra

@@ -1,0 +1,32 @@
+// The running products of SchoenbAt's random Maclaurin features, row by row on the CPU.
+//
+// In the factor-major layout (feature_maps.h: MaclaurinLayout) slot j holds factor j of the first
+// count_j features, so a feature's product runs down the slots and, within a slot, neighbouring
+// features sit next to each other. Done with tensor ops, every slot is a strided view whose rows
+// are count_j long (down to 1), and the per-row overhead of each op dominates; these loops keep
+// one row in L1 and walk it once. The tensor-op form stays in feature_maps.cpp for other devices
+// and as the reference the tests compare against.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace lra {
+
+// proj: (R, F) contiguous, every factor of every feature; scales: (m - 1). Writes
+// phi (R, m) contiguous: phi[:, 0] = constant, phi[:, 1 + f] = scales[f] * prod_j proj[:, off_j +
+// f].
+void maclaurin_products_cpu(const torch::Tensor& proj, const std::vector<int64_t>& slot_offset,
+                            const std::vector<int64_t>& slot_count, const torch::Tensor& scales,
+                            double constant, torch::Tensor& phi);
+
+// d loss / d proj (R, F) given d loss / d phi (R, m): factor j of feature f gets
+// dphi[:, 1 + f] scales[f] times the product of the feature's other factors (a prefix pass down
+// the slots, then a suffix pass up).
+torch::Tensor maclaurin_products_vjp_cpu(const torch::Tensor& proj, const torch::Tensor& dphi,
+                                         const std::vector<int64_t>& slot_offset,
+                                         const std::vector<int64_t>& slot_count,
+                                         const torch::Tensor& scales);
+
+}  // namespace lra
