@@ -65,6 +65,16 @@ void for_each_slice(int64_t bh, const torch::Device& device,
   }
 }
 
+// [v, 1] for rows [r, r + n) of (batch x head) slices [b0, b0 + nb), padded rows zero: one
+// matmul with it gives numerator and denominator, and padded keys leave both whatever their
+// (finite) features are. Built per slice so that no (B, H, L, D+1) copy of v is made or kept.
+// v3: (BH, L, D); keep: (BH, L, 1) -> (nb, n, D+1).
+torch::Tensor values_and_ones(const torch::Tensor& v3, const torch::Tensor& keep, int64_t b0,
+                              int64_t nb, int64_t r, int64_t n) {
+  auto keep_n = keep.narrow(0, b0, nb).narrow(1, r, n);
+  return torch::cat({v3.narrow(0, b0, nb).narrow(1, r, n) * keep_n, keep_n}, -1);
+}
+
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
@@ -83,11 +93,9 @@ class ChunkedLinearAttentionFunction
     auto keep = key_mask.to(v.scalar_type())
                     .unsqueeze(1)
                     .expand({B, H, L})
-                    .reshape({BH, L, 1});  // (BH,L,1)
-    auto pad = keep == 0;                  // (BH,L,1)
-    // [v, 1] with padded rows zero: one matmul gives numerator and denominator, and padded keys
-    // leave both whatever their (finite) features are.
-    auto v1 = torch::cat({v.reshape({BH, L, D}) * keep, keep}, -1);  // (BH, L, D+1)
+                    .reshape({BH, L, 1});          // (BH,L,1)
+    auto pad = keep == 0;                          // (BH,L,1)
+    auto v3 = v.reshape({BH, L, D}).contiguous();  // (BH, L, D)
 
     auto opts = v.options();
     auto sum = torch::empty({BH, m, D + 1}, opts);  // S = sum_j phi(k_j) [v_j, 1]^T
@@ -104,14 +112,15 @@ class ChunkedLinearAttentionFunction
       const int64_t nb = b1 - b0;
       auto part = map->slice(b0, b1);
       const int64_t rows = rows_per_chunk(L, nb, part->width(), x.device());
-      auto xs = x3.narrow(0, b0, nb), ys = y3.narrow(0, b0, nb), v1s = v1.narrow(0, b0, nb);
+      auto xs = x3.narrow(0, b0, nb), ys = y3.narrow(0, b0, nb);
       auto pads = pad.narrow(0, b0, nb);
       torch::Tensor s_sum, s_shift;  // this slice's S and key shift
       for (int64_t r = 0; r < L; r += rows) {
         const int64_t n = std::min(rows, L - r);
         torch::Tensor piece_shift;
         auto chunk = part->features(ys.narrow(1, r, n), true, pads.narrow(1, r, n), piece_shift);
-        auto piece = torch::bmm(chunk.phi.transpose(1, 2), v1s.narrow(1, r, n));  // (nb, m, D+1)
+        auto v1 = values_and_ones(v3, keep, b0, nb, r, n);       // (nb, n, D+1)
+        auto piece = torch::bmm(chunk.phi.transpose(1, 2), v1);  // (nb, m, D+1)
         accumulate_shifted(s_sum, s_shift, piece, piece_shift);
       }
       if (L == 0) s_sum = torch::zeros({nb, m, D + 1}, opts);
@@ -129,7 +138,7 @@ class ChunkedLinearAttentionFunction
         if (query_shift.defined()) query_shift.narrow(0, b0, nb).narrow(1, r, n).copy_(shift);
       }
     });
-    ctx->save_for_backward({x3, y3, v1, keep, sum, key_shift, out, den, query_shift});
+    ctx->save_for_backward({x3, y3, v3, keep, sum, key_shift, out, den, query_shift});
     ctx->saved_data["map"] = c10::IValue::make_capsule(map);
     ctx->saved_data["eps"] = eps;
     return out;
@@ -137,18 +146,18 @@ class ChunkedLinearAttentionFunction
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const auto &x3 = saved[0], &y3 = saved[1], &v1 = saved[2], &keep = saved[3], &sum = saved[4];
+    const auto &x3 = saved[0], &y3 = saved[1], &v3 = saved[2], &keep = saved[3], &sum = saved[4];
     const auto &key_shift = saved[5], &out = saved[6], &den = saved[7], &query_shift = saved[8];
     auto holder = ctx->saved_data["map"].toCapsule();
     const auto& map = *static_cast<const ChunkedFeatureMap*>(holder.get());
     const double eps = ctx->saved_data["eps"].toDouble();
-    const int64_t BH = x3.size(0), L = x3.size(1), d = x3.size(2), D = v1.size(2) - 1;
+    const int64_t BH = x3.size(0), L = x3.size(1), d = x3.size(2), D = v3.size(2);
     auto g = grads[0].reshape({BH, L, D});  // (BH, L, D)
     auto out3 = out.view({BH, L, D});
     auto pad = keep == 0;
-    auto dx = torch::empty_like(x3);                   // (BH, L, d)
-    auto dy = torch::empty_like(y3);                   // (BH, L, d)
-    auto dv = torch::empty({BH, L, D}, v1.options());  // (BH, L, D)
+    auto dx = torch::empty_like(x3);  // (BH, L, d)
+    auto dy = torch::empty_like(y3);  // (BH, L, d)
+    auto dv = torch::empty_like(v3);  // (BH, L, D)
 
     for_each_slice(BH, x3.device(), [&](int64_t b0, int64_t b1) {
       torch::NoGradGuard no_grad;
@@ -181,7 +190,8 @@ class ChunkedLinearAttentionFunction
         auto shift = key_shift.defined() ? key_shift.narrow(0, b0, nb) : torch::Tensor();
         auto yc = rows_of(y3);
         auto chunk = part->features(yc, true, rows_of(pad), shift);
-        auto dphi = torch::bmm(rows_of(v1), dsum.transpose(1, 2));  // (nb, n, m)
+        auto v1 = values_and_ones(v3, keep, b0, nb, r, n);  // (nb, n, D+1)
+        auto dphi = torch::bmm(v1, dsum.transpose(1, 2));   // (nb, n, m)
         rows_of(dy).copy_(part->vjp(yc, true, chunk, dphi));
         auto dv1 = torch::bmm(chunk.phi, dsum.narrow(2, 0, D));  // (nb, n, D)
         auto dv_n = rows_of(dv);
