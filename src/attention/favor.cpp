@@ -41,10 +41,11 @@ class FavorAttention : public SoftmaxFeatureAttention {
     return {torch::exp(log_q), torch::exp(log_k)};
   }
 
-  c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& x,
-                                                        const torch::Tensor& y,
-                                                        const torch::Tensor& key_mask) override {
-    return make_exp_feature_map(projection_.to(x.options()).unsqueeze(0), torch::Tensor());
+  c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& q,
+                                                        const torch::Tensor& k,
+                                                        const torch::Tensor& key_mask,
+                                                        double scale) override {
+    return make_exp_feature_map(projection_.to(q.options()).unsqueeze(0), torch::Tensor(), scale);
   }
 
  private:

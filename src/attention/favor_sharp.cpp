@@ -54,10 +54,13 @@ torch::Tensor pair_second_moment(const torch::Tensor& x, const torch::Tensor& y,
   return m1 + m2 + cross + cross.transpose(-2, -1);
 }
 
+// The parameters for inputs x s, y s: the second moment is quadratic, so s^2 times x and y's.
 SderfParameters sderf_parameters(const torch::Tensor& x, const torch::Tensor& y,
-                                 const torch::Tensor& mask, const torch::Tensor& omega) {
+                                 const torch::Tensor& mask, double scale,
+                                 const torch::Tensor& omega) {
   torch::NoGradGuard no_grad;
-  auto moment = pair_second_moment(x.detach(), y.detach(), mask).to(torch::kFloat64);  // (B,H,d,d)
+  auto moment = pair_second_moment(x.detach(), y.detach(), mask).to(torch::kFloat64) *
+                (scale * scale);  // (B, H, d, d)
   moment = 0.5 * (moment + moment.transpose(-2, -1));
   auto [eigenvalues, eigenvectors] = torch::linalg_eigh(moment);  // (B, H, d), (B, H, d, d)
   auto a = sderf_optimal_a(eigenvalues.clamp_min(0.0));           // (B, H, d), all <= 0
@@ -81,7 +84,7 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
     const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
     auto x = q * scale;  // (B, H, L, d)
     auto y = k * scale;  // (B, H, L, d)
-    const SderfParameters p = parameters(x, y, key_mask);
+    const SderfParameters p = parameters(x, y, key_mask, 1.0);
     auto proj = p.projection.to(x.dtype());
     // Constant part of log f for every (batch, head, feature): log D + w^T A w - log(m) / 2.
     auto offset =
@@ -100,16 +103,17 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
     return {torch::exp(log_q), torch::exp(log_k)};
   }
 
-  c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& x,
-                                                        const torch::Tensor& y,
-                                                        const torch::Tensor& key_mask) override {
-    const SderfParameters p = parameters(x, y, key_mask);
-    const int64_t BH = x.size(0) * x.size(1);
-    auto proj = p.projection.to(x.dtype()).reshape({BH, features_, head_dim_});  // (BH, m, d)
+  c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& q,
+                                                        const torch::Tensor& k,
+                                                        const torch::Tensor& key_mask,
+                                                        double scale) override {
+    const SderfParameters p = parameters(q, k, key_mask, scale);
+    const int64_t BH = q.size(0) * q.size(1);
+    auto proj = p.projection.to(q.dtype()).reshape({BH, features_, head_dim_});  // (BH, m, d)
     auto offset = (p.log_d.unsqueeze(-1) + p.omega_quad)
-                      .to(x.dtype())
+                      .to(q.dtype())
                       .reshape({BH, 1, features_});  // (BH, 1, m): log D + w^T A w
-    return make_exp_feature_map(proj, offset);
+    return make_exp_feature_map(proj, offset, scale);
   }
 
   void freeze_data_dependent_parameters(bool freeze) override {
@@ -124,10 +128,11 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
   }
 
  private:
+  // For x s, y s (s = scale).
   SderfParameters parameters(const torch::Tensor& x, const torch::Tensor& y,
-                             const torch::Tensor& key_mask) {
+                             const torch::Tensor& key_mask, double scale) {
     if (frozen_parameters_.projection.defined()) return frozen_parameters_;
-    SderfParameters p = sderf_parameters(x, y, key_mask, projection_);
+    SderfParameters p = sderf_parameters(x, y, key_mask, scale, projection_);
     if (frozen_) frozen_parameters_ = p;
     return p;
   }

@@ -18,10 +18,12 @@ bool g_cpu_row_loops = true;
 
 class ExpFeatureMap : public ChunkedFeatureMap {
  public:
-  ExpFeatureMap(const torch::Tensor& projection, const torch::Tensor& offset)
+  // projection: already times the input scale s; half_square: s^2 / 2.
+  ExpFeatureMap(const torch::Tensor& projection, const torch::Tensor& offset, double half_square)
       : projection_(projection.contiguous()),
         projection_t_(projection.transpose(1, 2).contiguous()),
-        offset_(offset) {}
+        offset_(offset),
+        half_square_(half_square) {}
 
   int64_t width() const override { return projection_.size(1); }
   int64_t num_features() const override { return projection_.size(1); }
@@ -30,7 +32,7 @@ class ExpFeatureMap : public ChunkedFeatureMap {
     if (projection_.size(0) == 1) return c10::make_intrusive<ExpFeatureMap>(*this);
     return c10::make_intrusive<ExpFeatureMap>(
         projection_.narrow(0, begin, end - begin),
-        offset_.defined() ? offset_.narrow(0, begin, end - begin) : offset_);
+        offset_.defined() ? offset_.narrow(0, begin, end - begin) : offset_, half_square_);
   }
 
   Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
@@ -38,8 +40,8 @@ class ExpFeatureMap : public ChunkedFeatureMap {
     auto log_phi = torch::matmul(x, projection_t_);  // (BH, c, m)
     if (offset_.defined()) log_phi.add_(offset_);
     if (key) {
-      // |y|^2 / 2 per key; +inf on padded keys sends their log-features to -inf.
-      auto half_sq = (0.5 * x.square().sum(-1, true))
+      // s^2 |y|^2 / 2 per key; +inf on padded keys sends their log-features to -inf.
+      auto half_sq = (half_square_ * x.square().sum(-1, true))
                          .masked_fill_(pad, std::numeric_limits<double>::infinity());  // (BH,c,1)
       log_phi.sub_(half_sq);
       if (!shift.defined()) shift = log_phi.amax({1, 2}, true).clamp_min(kNoKeyShift);
@@ -54,7 +56,7 @@ class ExpFeatureMap : public ChunkedFeatureMap {
                     const torch::Tensor& dphi) const override {
     auto dlog = dphi * chunk.phi;                // (BH, c, m): d phi = phi d log phi
     auto dx = torch::matmul(dlog, projection_);  // (BH, c, d)
-    if (key) dx.sub_(dlog.sum(-1, true) * x);    // through -|y|^2 / 2
+    if (key) dx.sub_(dlog.sum(-1, true) * x * (2.0 * half_square_));  // through -s^2 |y|^2 / 2
     return dx;
   }
 
@@ -62,6 +64,7 @@ class ExpFeatureMap : public ChunkedFeatureMap {
   torch::Tensor projection_;    // (P, m, d)
   torch::Tensor projection_t_;  // (P, d, m)
   torch::Tensor offset_;        // (P, 1, m) or undefined
+  double half_square_;          // s^2 / 2
 };
 
 class MaclaurinFeatureMap : public ChunkedFeatureMap {
@@ -154,8 +157,10 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
 }  // namespace
 
 c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& projection,
-                                                           const torch::Tensor& offset) {
-  return c10::make_intrusive<ExpFeatureMap>(projection, offset);
+                                                           const torch::Tensor& offset,
+                                                           double input_scale) {
+  return c10::make_intrusive<ExpFeatureMap>(projection * input_scale, offset,
+                                            0.5 * input_scale * input_scale);
 }
 
 MaclaurinLayout make_maclaurin_layout(const torch::Tensor& degrees, const torch::Tensor& rademacher,

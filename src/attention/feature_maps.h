@@ -11,13 +11,15 @@
 
 namespace lra {
 
-// Softmax-kernel features (FAVOR+, FAVOR#): log phi(x) = x P^T + offset - |x|^2 / 2 (+ const).
+// Softmax-kernel features (FAVOR+, FAVOR#) of scaled rows z = s x, applied to x:
+// log phi(x) = z P^T + offset - |z|^2 / 2 (+ const).
 // projection: (P, m, d) with P = 1 (shared) or BH (one per batch element and head); offset:
-// (P, 1, m) or undefined. Query rows are shifted by their own maximum (the -|x|^2/2 term is a
-// per-row constant there and is dropped with it); keys by one maximum per (batch, head) over
-// real keys; padded keys get log phi = -inf, i.e. phi = 0 and no gradient.
+// (P, 1, m) or undefined; s: input_scale. Query rows are shifted by their own maximum (the -|x|^2/2
+// term is a per-row constant there and is dropped with it); keys by one maximum per (batch, head)
+// over real keys; padded keys get log phi = -inf, i.e. phi = 0 and no gradient.
 c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& projection,
-                                                           const torch::Tensor& offset);
+                                                           const torch::Tensor& offset,
+                                                           double input_scale = 1.0);
 
 // Random Maclaurin features (SchoenbAt): phi(x) = [c0, s_i prod_{j < N_i} (w_ij . x)].
 // One matmul gives every factor of every feature; the factors are laid out factor-major with the

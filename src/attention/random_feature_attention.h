@@ -75,10 +75,12 @@ class SoftmaxFeatureAttention : public RandomFeatureAttention {
  protected:
   SoftmaxFeatureAttention(const AttentionConfig& config, const AttentionContext& context);
   void draw(at::Generator& gen) override;
-  // The slice-wise map for x = q d^-1/4, y = k d^-1/4 (B, H, L, d): see make_exp_feature_map.
-  virtual c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& x,
-                                                                const torch::Tensor& y,
-                                                                const torch::Tensor& key_mask) = 0;
+  // The slice-wise map of x = q s, y = k s (s = d^-1/4), applied to q and k (B, H, L, d)
+  // themselves: see make_exp_feature_map.
+  virtual c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& q,
+                                                                const torch::Tensor& k,
+                                                                const torch::Tensor& key_mask,
+                                                                double scale) = 0;
 
   int64_t head_dim_;
   bool orthogonal_;
