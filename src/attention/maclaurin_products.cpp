@@ -71,19 +71,28 @@ void check_rows(const torch::Tensor& t, const char* name) {
               "maclaurin products: ", name, " must be a contiguous 2-d CPU tensor");
 }
 
+// Checks proj (R, F) and the features-sized rows (R, m) against the layout; returns the slots.
+Slots checked_slots(const torch::Tensor& proj, const torch::Tensor& feature_rows,
+                    const char* feature_name, const std::vector<int64_t>& slot_offset,
+                    const std::vector<int64_t>& slot_count, const torch::Tensor& scales) {
+  check_rows(proj, "proj");
+  check_rows(feature_rows, feature_name);
+  const int64_t m = feature_rows.size(1);
+  TORCH_CHECK(feature_rows.size(0) == proj.size(0) && scales.numel() == m - 1 &&
+                  !slot_count.empty() && slot_count[0] == m - 1 &&
+                  slot_offset.size() == slot_count.size(),
+              "maclaurin products: layout does not match the tensors");
+  return {slot_offset.data(), slot_count.data(), static_cast<int64_t>(slot_count.size())};
+}
+
 }  // namespace
 
 void maclaurin_products_cpu(const torch::Tensor& proj, const std::vector<int64_t>& slot_offset,
                             const std::vector<int64_t>& slot_count, const torch::Tensor& scales,
                             double constant, torch::Tensor& phi) {
-  check_rows(proj, "proj");
-  check_rows(phi, "phi");
+  const Slots s = checked_slots(proj, phi, "phi", slot_offset, slot_count, scales);
   const int64_t R = proj.size(0), F = proj.size(1), m = phi.size(1);
-  TORCH_CHECK(phi.size(0) == R && scales.numel() == m - 1 && !slot_count.empty() &&
-                  slot_count[0] == m - 1 && slot_offset.size() == slot_count.size(),
-              "maclaurin products: layout does not match the tensors");
   auto sc = scales.to(proj.scalar_type()).contiguous();
-  const Slots s{slot_offset.data(), slot_count.data(), static_cast<int64_t>(slot_count.size())};
   AT_DISPATCH_FLOATING_TYPES(proj.scalar_type(), "maclaurin_products_cpu", [&] {
     const auto* p = proj.data_ptr<scalar_t>();
     auto* out = phi.data_ptr<scalar_t>();
@@ -98,15 +107,10 @@ torch::Tensor maclaurin_products_vjp_cpu(const torch::Tensor& proj, const torch:
                                          const std::vector<int64_t>& slot_offset,
                                          const std::vector<int64_t>& slot_count,
                                          const torch::Tensor& scales) {
-  check_rows(proj, "proj");
-  check_rows(dphi, "dphi");
+  const Slots s = checked_slots(proj, dphi, "dphi", slot_offset, slot_count, scales);
   const int64_t R = proj.size(0), F = proj.size(1), m = dphi.size(1);
-  TORCH_CHECK(dphi.size(0) == R && scales.numel() == m - 1 && !slot_count.empty() &&
-                  slot_count[0] == m - 1 && slot_offset.size() == slot_count.size(),
-              "maclaurin products: layout does not match the tensors");
   auto sc = scales.to(proj.scalar_type()).contiguous();
   auto dproj = torch::empty_like(proj);  // (R, F)
-  const Slots s{slot_offset.data(), slot_count.data(), static_cast<int64_t>(slot_count.size())};
   AT_DISPATCH_FLOATING_TYPES(proj.scalar_type(), "maclaurin_products_vjp_cpu", [&] {
     const auto* p = proj.data_ptr<scalar_t>();
     const auto* g = dphi.data_ptr<scalar_t>();
