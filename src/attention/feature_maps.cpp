@@ -97,7 +97,7 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
     if (use_row_loops(x)) {
       auto phi2 = phi.view({-1, m});  // (BH c, m)
       maclaurin_products_cpu(proj.view({-1, proj.size(2)}), layout_.slot_offset, layout_.slot_count,
-                             layout_.scales, layout_.constant, phi2);
+                             layout_.scales, phi2);
       return {phi, proj};
     }
     auto random = phi.narrow(2, 1, m - 1);  // (BH, c, m-1)

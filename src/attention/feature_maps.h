@@ -19,7 +19,7 @@ namespace lra {
 // over real keys; padded keys get log phi = -inf, i.e. phi = 0 and no gradient.
 c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& projection,
                                                            const torch::Tensor& offset,
-                                                           double input_scale = 1.0);
+                                                           double input_scale);
 
 // Random Maclaurin features (SchoenbAt): phi(x) = [c0, s_i prod_{j < N_i} (w_ij . x)].
 // One matmul gives every factor of every feature; the factors are laid out factor-major with the

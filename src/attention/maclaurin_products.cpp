@@ -17,13 +17,11 @@ struct Slots {
 };
 
 template <typename T>
-void products_rows(const T* proj, T* phi, const T* scales, T constant, Slots s, int64_t F,
-                   int64_t m, int64_t begin, int64_t end) {
+void products_rows(const T* proj, T* phi, const T* scales, Slots s, int64_t F, int64_t m,
+                   int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; ++r) {
     const T* p = proj + r * F;
-    T* out = phi + r * m;
-    out[0] = constant;
-    T* __restrict random = out + 1;
+    T* __restrict random = phi + r * m + 1;
     const T* __restrict first = p + s.offset[0];
     for (int64_t f = 0; f < s.count[0]; ++f) random[f] = first[f];
     for (int64_t j = 1; j < s.n; ++j) {
@@ -89,7 +87,7 @@ Slots checked_slots(const torch::Tensor& proj, const torch::Tensor& feature_rows
 
 void maclaurin_products_cpu(const torch::Tensor& proj, const std::vector<int64_t>& slot_offset,
                             const std::vector<int64_t>& slot_count, const torch::Tensor& scales,
-                            double constant, torch::Tensor& phi) {
+                            torch::Tensor& phi) {
   const Slots s = checked_slots(proj, phi, "phi", slot_offset, slot_count, scales);
   const int64_t R = proj.size(0), F = proj.size(1), m = phi.size(1);
   auto sc = scales.to(proj.scalar_type()).contiguous();
@@ -98,7 +96,7 @@ void maclaurin_products_cpu(const torch::Tensor& proj, const std::vector<int64_t
     auto* out = phi.data_ptr<scalar_t>();
     const auto* sp = sc.data_ptr<scalar_t>();
     at::parallel_for(0, R, kRowGrain, [&](int64_t begin, int64_t end) {
-      products_rows<scalar_t>(p, out, sp, static_cast<scalar_t>(constant), s, F, m, begin, end);
+      products_rows<scalar_t>(p, out, sp, s, F, m, begin, end);
     });
   });
 }

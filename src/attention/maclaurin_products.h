@@ -14,12 +14,12 @@
 
 namespace lra {
 
-// proj: (R, F) contiguous, every factor of every feature; scales: (m - 1). Writes
-// phi (R, m) contiguous: phi[:, 0] = constant, phi[:, 1 + f] = scales[f] * prod_j proj[:, off_j +
-// f].
+// proj: (R, F) contiguous, every factor of every feature; scales: (m - 1). Writes the random
+// features of phi (R, m) contiguous, phi[:, 1 + f] = scales[f] prod_j proj[:, off_j + f]; column
+// 0, the constant feature, is the caller's.
 void maclaurin_products_cpu(const torch::Tensor& proj, const std::vector<int64_t>& slot_offset,
                             const std::vector<int64_t>& slot_count, const torch::Tensor& scales,
-                            double constant, torch::Tensor& phi);
+                            torch::Tensor& phi);
 
 // d loss / d proj (R, F) given d loss / d phi (R, m): factor j of feature f gets
 // dphi[:, 1 + f] scales[f] times the product of the feature's other factors (a prefix pass down
