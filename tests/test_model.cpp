@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "attention/attention.h"
+#include "attention/registry.h"
 #include "model/transformer.h"
 
 namespace {
@@ -32,7 +32,8 @@ torch::Tensor padded_batch(int64_t length) {
 
 TEST(Model, OutputShapesAndParameterCount) {
   torch::manual_seed(0);
-  lra::Classifier model(tiny_model(), lra::AttentionConfig{}, 16, 12, 10, false, 1);
+  lra::Classifier model(tiny_model(), lra::attention_factory(lra::AttentionConfig{}), 16, 12, 10,
+                        false, 1);
   auto logits = model->forward(padded_batch(12));
   EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, 10}));
   auto encoded = model->encoder()->forward(padded_batch(12));
@@ -44,7 +45,8 @@ TEST(Model, OutputShapesAndParameterCount) {
 
 TEST(Model, ClsPoolingPrependsAVector) {
   torch::manual_seed(0);
-  lra::Classifier model(tiny_model("cls"), lra::AttentionConfig{}, 16, 12, 3, false, 1);
+  lra::Classifier model(tiny_model("cls"), lra::attention_factory(lra::AttentionConfig{}), 16, 12,
+                        3, false, 1);
   auto encoded = model->encoder()->forward(padded_batch(12));
   EXPECT_EQ(encoded.hidden.size(1), 13);
   EXPECT_EQ(encoded.mask[0][0].item<float>(), 1.0f);
@@ -57,7 +59,7 @@ TEST(Model, ExtraPaddingChangesNothingForMaskedPooling) {
       auto m = tiny_model(pooling);
       m.pos_embedding = pos;
       torch::manual_seed(0);
-      lra::Classifier model(m, lra::AttentionConfig{}, 16, 32, 4, false, 1);
+      lra::Classifier model(m, lra::attention_factory(lra::AttentionConfig{}), 16, 32, 4, false, 1);
       model->eval();
       auto short_pad = model->forward(padded_batch(10));
       auto long_pad = model->forward(padded_batch(32));
@@ -68,7 +70,8 @@ TEST(Model, ExtraPaddingChangesNothingForMaskedPooling) {
 
 TEST(Model, MeanPaddedPoolingIsDilutedByPads) {
   torch::manual_seed(0);
-  lra::Classifier model(tiny_model("mean_padded"), lra::AttentionConfig{}, 16, 32, 4, false, 1);
+  lra::Classifier model(tiny_model("mean_padded"), lra::attention_factory(lra::AttentionConfig{}),
+                        16, 32, 4, false, 1);
   model->eval();
   auto a = model->encoder()->forward(padded_batch(10));
   auto b = model->encoder()->forward(padded_batch(20));
@@ -79,7 +82,8 @@ TEST(Model, MeanPaddedPoolingIsDilutedByPads) {
 
 TEST(Model, SequencesInABatchDoNotInteract) {
   torch::manual_seed(0);
-  lra::Classifier model(tiny_model(), lra::AttentionConfig{}, 16, 12, 4, false, 1);
+  lra::Classifier model(tiny_model(), lra::attention_factory(lra::AttentionConfig{}), 16, 12, 4,
+                        false, 1);
   model->eval();
   auto batch = padded_batch(12);
   auto together = model->forward(batch);
@@ -122,7 +126,8 @@ TEST(SoftmaxAttention, PaddedKeysGetExactlyZeroWeightAndMatchFloat64Loop) {
 
 TEST(Model, AttentionInputsOfALayerAreWhatTheBlockAttendsWith) {
   torch::manual_seed(0);
-  lra::Classifier model(tiny_model("cls"), lra::AttentionConfig{}, 16, 12, 4, false, 1);
+  lra::Classifier model(tiny_model("cls"), lra::attention_factory(lra::AttentionConfig{}), 16, 12,
+                        4, false, 1);
   model->eval();
   auto inputs = model->encoder()->attention_inputs(padded_batch(12), 1);
   ASSERT_EQ(inputs.size(), 4u);

@@ -13,7 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attention/backend_spec.h"
 #include "config/config.h"
+#include "config/schema.h"
 #include "data/data_test_util.h"
 #include "train/run.h"
 
@@ -140,12 +142,12 @@ TEST(Training, FailedRunStillWritesAReportNamingTheProblem) {
 }
 
 // Every backend learns the easy task from lra_train's path by changing only attention.type.
-class BackendLearns : public ::testing::TestWithParam<const char*> {};
+class BackendLearns : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(BackendLearns, AboveMajorityBaseline) {
-  auto config = easy_config(std::string("backend_") + GetParam(), 300);
-  config.attention.type = GetParam();
+  auto config = easy_config("backend_" + GetParam(), 300);
   config.attention.features = 32;
+  config.attention = lra::with_backend(config.attention, GetParam());
   auto outcome = lra::run_training(config, {false});
   ASSERT_TRUE(outcome.ok) << outcome.error;
   auto report = read_json(outcome.report_path);
@@ -155,9 +157,8 @@ TEST_P(BackendLearns, AboveMajorityBaseline) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, BackendLearns,
-                         ::testing::Values("softmax", "kernelized", "favor", "favor_sharp",
-                                           "schoenbat"),
-                         [](const auto& info) { return std::string(info.param); });
+                         ::testing::ValuesIn(lra::attention_backend_names()),
+                         [](const auto& info) { return info.param; });
 
 TEST(Training, SigtermStopsAfterTheStepWithACheckpointAndAnInterruptedReport) {
   lra::test::TempDir dir;

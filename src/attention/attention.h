@@ -1,15 +1,20 @@
-// The attention interface every backend implements, and the factory keyed by attention.type.
+// The attention interface every backend implements. Backends are registered in
+// src/attention/backends/backend_list.h and built by make_attention (registry.h).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <string>
 
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
-#include "config/config.h"
-
 namespace lra {
+
+// How a backend runs, never what it computes: results agree up to rounding for every setting.
+struct ExecutionOptions {
+  int64_t chunk_rows = 0;     // rows per slice of the linear attention; 0 = automatic
+  bool cpu_row_loops = true;  // SchoenbAt's products as row loops on the CPU (false: tensor ops)
+};
 
 // What a backend needs to know about its place in the model.
 struct AttentionContext {
@@ -17,14 +22,15 @@ struct AttentionContext {
   int64_t head_dim = 1;
   double dropout = 0.0;  // attention-weight dropout (backends that form weights)
   uint64_t seed = 0;     // for random features: run seed mixed with the layer index
+  ExecutionOptions execution = {};
 };
 
 class AttentionBackend : public torch::nn::Module {
  public:
-  // q, k, v: (batch, heads, length, head_dim), float32.
-  // key_mask: (batch, length) float32, 1 = real token, 0 = padding; padded keys must get no
-  // weight. Returns (batch, heads, length, head_dim). Rows of padded queries are unspecified
-  // (the encoder zeroes them).
+  // q, k, v: (batch, heads, length, head_dim), float32 or float64.
+  // key_mask: (batch, length), 1 = real token, 0 = padding; padded keys must get no weight.
+  // Returns (batch, heads, length, head_dim). Rows of padded queries are unspecified (the
+  // encoder zeroes them).
   virtual torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k,
                                 const torch::Tensor& v, const torch::Tensor& key_mask) = 0;
   // Called by the trainer after every optimizer step (1-based); random-feature backends
@@ -34,7 +40,12 @@ class AttentionBackend : public torch::nn::Module {
 
 using AttentionPtr = std::shared_ptr<AttentionBackend>;
 
-// Builds the backend named by config.type; throws std::invalid_argument listing the valid names.
-AttentionPtr make_attention(const AttentionConfig& config, const AttentionContext& context);
+// Builds one layer's attention: what the model receives instead of the attention config.
+using AttentionFactory = std::function<AttentionPtr(const AttentionContext&)>;
+
+// key_mask (B, L) -> (B, 1, 1, L) bool, true = padded key: masks (B, H, L, L) scores by column.
+torch::Tensor padded_key_columns(const torch::Tensor& key_mask);
+// key_mask (B, L) -> (B, 1, L, 1) bool, true = padded key: masks (B, H, L, m) key features.
+torch::Tensor padded_key_rows(const torch::Tensor& key_mask);
 
 }  // namespace lra

@@ -5,12 +5,11 @@
 
 #include <torch/torch.h>
 
-namespace lra {
+#include "attention/attention.h"
+#include "attention/backend_spec.h"
+#include "util/strings.h"
 
-const std::vector<std::string>& dot_kernel_names() {
-  static const std::vector<std::string> names = {"exp", "inverse", "logi", "trigh", "sqrt"};
-  return names;
-}
+namespace lra {
 
 DotKernel parse_dot_kernel(const std::string& name) {
   if (name == "exp") return DotKernel::kExp;
@@ -19,11 +18,7 @@ DotKernel parse_dot_kernel(const std::string& name) {
   if (name == "trigh") return DotKernel::kTrigh;
   if (name == "sqrt") return DotKernel::kSqrt;
   throw std::invalid_argument("attention.kernel: unknown kernel '" + name +
-                              "'; expected one of: exp | inverse | logi | trigh | sqrt");
-}
-
-std::string dot_kernel_name(DotKernel kernel) {
-  return dot_kernel_names().at(static_cast<size_t>(kernel));
+                              "'; expected one of: " + join(dot_kernel_names(), " | "));
 }
 
 torch::Tensor dot_kernel_value(DotKernel kernel, const torch::Tensor& t) {
@@ -106,8 +101,8 @@ torch::Tensor schoenbat_normalize(const torch::Tensor& x) {
 
 torch::Tensor dot_kernel_weights(DotKernel kernel, const torch::Tensor& x, const torch::Tensor& y,
                                  const torch::Tensor& key_mask, bool causal, double eps) {
-  auto t = torch::matmul(x, y.transpose(-2, -1));           // (B, H, L, L)
-  auto is_pad = (key_mask == 0).unsqueeze(1).unsqueeze(2);  // (B, 1, 1, L)
+  auto t = torch::matmul(x, y.transpose(-2, -1));  // (B, H, L, L)
+  auto is_pad = padded_key_columns(key_mask);      // (B, 1, 1, L)
   // Masking t before f keeps f's argument harmless (and its gradient finite) at excluded keys.
   if (causal) {
     const int64_t L = t.size(-1);
@@ -117,6 +112,15 @@ torch::Tensor dot_kernel_weights(DotKernel kernel, const torch::Tensor& x, const
   }
   auto w = dot_kernel_value(kernel, t.masked_fill(is_pad, 0.0)).masked_fill(is_pad, 0.0);
   return w / w.sum(-1, /*keepdim=*/true).clamp_min(eps);
+}
+
+torch::Tensor dot_kernel_attention_reference(DotKernel kernel, const torch::Tensor& q,
+                                             const torch::Tensor& k, const torch::Tensor& v,
+                                             const torch::Tensor& key_mask, bool causal,
+                                             double eps) {
+  auto weights = dot_kernel_weights(kernel, schoenbat_normalize(q), schoenbat_normalize(k),
+                                    key_mask, causal, eps);  // (B, H, L, L)
+  return torch::matmul(weights, v);                          // (B, H, L, D)
 }
 
 }  // namespace lra

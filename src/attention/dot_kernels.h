@@ -11,10 +11,9 @@ namespace lra {
 
 enum class DotKernel { kExp, kInverse, kLogi, kTrigh, kSqrt };
 
-// Parses attention.kernel; throws std::invalid_argument naming the valid kernels.
+// Parses attention.kernel (dot_kernel_names() in backend_spec.h); throws std::invalid_argument
+// naming the valid kernels.
 DotKernel parse_dot_kernel(const std::string& name);
-std::string dot_kernel_name(DotKernel kernel);
-const std::vector<std::string>& dot_kernel_names();
 
 // Closed form of f applied elementwise (valid for |t| < 1, which pre-SBN guarantees for d >= 2).
 torch::Tensor dot_kernel_value(DotKernel kernel, const torch::Tensor& t);
@@ -38,5 +37,12 @@ torch::Tensor schoenbat_normalize(const torch::Tensor& x);
 // row sums are guarded by eps (rows with no real key come out zero).
 torch::Tensor dot_kernel_weights(DotKernel kernel, const torch::Tensor& x, const torch::Tensor& y,
                                  const torch::Tensor& key_mask, bool causal, double eps);
+
+// The exact attention of the `kernelized` backend from plain ops: dot_kernel_weights on the
+// SchoenbAt-normalised q and k, times v. q, k, v: (B, H, L, d); key_mask: (B, L).
+torch::Tensor dot_kernel_attention_reference(DotKernel kernel, const torch::Tensor& q,
+                                             const torch::Tensor& k, const torch::Tensor& v,
+                                             const torch::Tensor& key_mask, bool causal,
+                                             double eps);
 
 }  // namespace lra

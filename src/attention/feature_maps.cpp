@@ -14,8 +14,6 @@ namespace {
 // exp(log phi - shift) stays 0 there and finite elsewhere.
 constexpr double kNoKeyShift = -1e30;
 
-bool g_cpu_row_loops = true;
-
 class ExpFeatureMap : public ChunkedFeatureMap {
  public:
   // projection: already times the input scale s; half_square: s^2 / 2.
@@ -69,8 +67,9 @@ class ExpFeatureMap : public ChunkedFeatureMap {
 
 class MaclaurinFeatureMap : public ChunkedFeatureMap {
  public:
-  MaclaurinFeatureMap(const MaclaurinLayout& layout, const torch::TensorOptions& opts)
-      : layout_(layout) {
+  MaclaurinFeatureMap(const MaclaurinLayout& layout, const torch::TensorOptions& opts,
+                      bool cpu_row_loops)
+      : layout_(layout), cpu_row_loops_(cpu_row_loops) {
     if (layout_.features > 1) {
       layout_.factors_t = layout.factors_t.to(opts).contiguous();
       factors_ = layout_.factors_t.t().contiguous();
@@ -144,13 +143,14 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
   }
 
  private:
-  static bool use_row_loops(const torch::Tensor& x) { return x.is_cpu() && g_cpu_row_loops; }
+  bool use_row_loops(const torch::Tensor& x) const { return x.is_cpu() && cpu_row_loops_; }
 
   torch::Tensor slot(const torch::Tensor& t, size_t j) const {
     return t.narrow(2, layout_.slot_offset[j], layout_.slot_count[j]);
   }
 
   MaclaurinLayout layout_;
+  bool cpu_row_loops_;
   torch::Tensor factors_;  // (F, d)
 };
 
@@ -196,12 +196,9 @@ MaclaurinLayout make_maclaurin_layout(const torch::Tensor& degrees, const torch:
 }
 
 c10::intrusive_ptr<ChunkedFeatureMap> make_maclaurin_feature_map(const MaclaurinLayout& layout,
-                                                                 const torch::TensorOptions& opts) {
-  return c10::make_intrusive<MaclaurinFeatureMap>(layout, opts);
-}
-
-void set_maclaurin_cpu_row_loops(bool enabled) {
-  g_cpu_row_loops = enabled;
+                                                                 const torch::TensorOptions& opts,
+                                                                 bool cpu_row_loops) {
+  return c10::make_intrusive<MaclaurinFeatureMap>(layout, opts, cpu_row_loops);
 }
 
 }  // namespace lra

@@ -39,11 +39,11 @@ struct MaclaurinLayout {
 MaclaurinLayout make_maclaurin_layout(const torch::Tensor& degrees, const torch::Tensor& rademacher,
                                       const torch::Tensor& scales, double constant);
 
+// cpu_row_loops (ExecutionOptions): on the CPU the products run as row loops
+// (maclaurin_products.h); false takes the tensor-op form other devices use, so that tests can
+// compare the two here.
 c10::intrusive_ptr<ChunkedFeatureMap> make_maclaurin_feature_map(const MaclaurinLayout& layout,
-                                                                 const torch::TensorOptions& opts);
-
-// On the CPU the Maclaurin products run as row loops (maclaurin_products.h); false switches to the
-// tensor-op form other devices use, so that tests can compare the two here.
-void set_maclaurin_cpu_row_loops(bool enabled);
+                                                                 const torch::TensorOptions& opts,
+                                                                 bool cpu_row_loops);
 
 }  // namespace lra

@@ -8,20 +8,21 @@
 #include <ATen/ThreadLocalState.h>
 #include <torch/torch.h>
 
+#include "attention/attention.h"
+
 namespace lra {
 namespace {
 
 torch::Tensor zero_padded_keys(const torch::Tensor& phi_k, const torch::Tensor& key_mask) {
-  auto is_pad = (key_mask == 0).unsqueeze(1).unsqueeze(-1);  // (B, 1, L, 1)
-  return phi_k.masked_fill(is_pad, 0.0);
+  return phi_k.masked_fill(padded_key_rows(key_mask), 0.0);
 }
 
-int64_t g_chunk_rows = 0;  // 0 = automatic
-
-// Rows per slice so that the widest per-slice intermediate (BH, rows, width) holds ~2^19
-// elements (2 MiB in float32: one core's L2 here); CUDA takes the whole sequence at once.
-int64_t rows_per_chunk(int64_t length, int64_t bh, int64_t width, const torch::Device& device) {
-  if (g_chunk_rows > 0) return std::min(length, g_chunk_rows);
+// Rows per slice: `wanted` when > 0; otherwise so that the widest per-slice intermediate
+// (BH, rows, width) holds ~2^19 elements (2 MiB in float32: one core's L2 here); CUDA takes
+// the whole sequence at once.
+int64_t rows_per_chunk(int64_t wanted, int64_t length, int64_t bh, int64_t width,
+                       const torch::Device& device) {
+  if (wanted > 0) return std::min(length, wanted);
   if (!device.is_cpu()) return length;
   constexpr int64_t kElements = int64_t{1} << 19;
   const int64_t rows = kElements / std::max<int64_t>(bh * width, 1);
@@ -85,7 +86,8 @@ class ChunkedLinearAttentionFunction
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y,
                                const torch::Tensor& v, const torch::Tensor& key_mask,
-                               c10::intrusive_ptr<ChunkedFeatureMap> map, double eps) {
+                               c10::intrusive_ptr<ChunkedFeatureMap> map, double eps,
+                               int64_t chunk_rows) {
     const int64_t B = x.size(0), H = x.size(1), L = x.size(2), d = x.size(3), D = v.size(3);
     const int64_t BH = B * H, m = map->num_features();
     auto x3 = x.reshape({BH, L, d}).contiguous();  // (BH, L, d)
@@ -111,7 +113,7 @@ class ChunkedLinearAttentionFunction
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map->slice(b0, b1);
-      const int64_t rows = rows_per_chunk(L, nb, part->width(), x.device());
+      const int64_t rows = rows_per_chunk(chunk_rows, L, nb, part->width(), x.device());
       auto xs = x3.narrow(0, b0, nb), ys = y3.narrow(0, b0, nb);
       auto pads = pad.narrow(0, b0, nb);
       torch::Tensor s_sum, s_shift;  // this slice's S and key shift
@@ -141,6 +143,7 @@ class ChunkedLinearAttentionFunction
     ctx->save_for_backward({x3, y3, v3, keep, sum, key_shift, out, den, query_shift});
     ctx->saved_data["map"] = c10::IValue::make_capsule(map);
     ctx->saved_data["eps"] = eps;
+    ctx->saved_data["chunk_rows"] = chunk_rows;
     return out;
   }
 
@@ -151,6 +154,7 @@ class ChunkedLinearAttentionFunction
     auto holder = ctx->saved_data["map"].toCapsule();
     const auto& map = *static_cast<const ChunkedFeatureMap*>(holder.get());
     const double eps = ctx->saved_data["eps"].toDouble();
+    const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const int64_t BH = x3.size(0), L = x3.size(1), d = x3.size(2), D = v3.size(2);
     auto g = grads[0].reshape({BH, L, D});  // (BH, L, D)
     auto out3 = out.view({BH, L, D});
@@ -163,7 +167,7 @@ class ChunkedLinearAttentionFunction
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map.slice(b0, b1);
-      const int64_t rows = rows_per_chunk(L, nb, part->width(), x3.device());
+      const int64_t rows = rows_per_chunk(chunk_rows, L, nb, part->width(), x3.device());
       auto s_sum = sum.narrow(0, b0, nb);    // (nb, m, D+1)
       auto dsum = torch::zeros_like(s_sum);  // (nb, m, D+1)
       // Queries: d out / d [num, den] per row, then through phi(q) and into dS.
@@ -200,7 +204,7 @@ class ChunkedLinearAttentionFunction
     });
     const auto& shape = grads[0].sizes();
     std::vector<int64_t> xshape = {shape[0], shape[1], L, d};
-    return {dx.view(xshape), dy.view(xshape), dv.view(shape),
+    return {dx.view(xshape), dy.view(xshape), dv.view(shape), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -231,20 +235,12 @@ torch::Tensor causal_linear_attention(const torch::Tensor& phi_q, const torch::T
 
 torch::Tensor chunked_linear_attention(const torch::Tensor& x, const torch::Tensor& y,
                                        const torch::Tensor& v, const torch::Tensor& key_mask,
-                                       const c10::intrusive_ptr<ChunkedFeatureMap>& map,
-                                       double eps) {
+                                       const c10::intrusive_ptr<ChunkedFeatureMap>& map, double eps,
+                                       int64_t chunk_rows) {
   TORCH_CHECK(x.dim() == 4 && y.sizes() == x.sizes() && v.dim() == 4 && v.size(2) == x.size(2) &&
                   key_mask.dim() == 2,
               "chunked_linear_attention: expected x, y (B, H, L, d), v (B, H, L, D), mask (B, L)");
-  return ChunkedLinearAttentionFunction::apply(x, y, v, key_mask, map, eps);
-}
-
-void set_linear_attention_chunk_rows(int64_t rows) {
-  g_chunk_rows = std::max<int64_t>(rows, 0);
-}
-
-int64_t linear_attention_chunk_rows() {
-  return g_chunk_rows;
+  return ChunkedLinearAttentionFunction::apply(x, y, v, key_mask, map, eps, chunk_rows);
 }
 
 }  // namespace lra

@@ -63,14 +63,12 @@ class ChunkedFeatureMap : public torch::CustomClassHolder {
 // x, y: (B, H, L, d) the feature map's inputs for queries and keys (gradients flow to them);
 // v: (B, H, L, D); key_mask: (B, L). Same result as
 // linear_attention(features(x), features(y), v, key_mask, eps), in O(L (d + D) + m D) memory.
+// chunk_rows: rows per slice (ExecutionOptions::chunk_rows); 0 picks ~2^19 elements of the
+// widest per-slice intermediate on the CPU (it stays in the L2 cache) and the whole sequence on
+// CUDA.
 torch::Tensor chunked_linear_attention(const torch::Tensor& x, const torch::Tensor& y,
                                        const torch::Tensor& v, const torch::Tensor& key_mask,
-                                       const c10::intrusive_ptr<ChunkedFeatureMap>& map,
-                                       double eps);
-
-// Rows per slice: 0 (default) picks ~2^19 elements of the widest per-slice intermediate on the
-// CPU (it stays in the L2 cache) and the whole sequence on CUDA. Tests and lra_bench set it.
-void set_linear_attention_chunk_rows(int64_t rows);
-int64_t linear_attention_chunk_rows();
+                                       const c10::intrusive_ptr<ChunkedFeatureMap>& map, double eps,
+                                       int64_t chunk_rows = 0);
 
 }  // namespace lra

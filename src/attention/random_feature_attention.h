@@ -8,7 +8,6 @@
 #include <torch/types.h>
 
 #include "attention/attention.h"
-#include "attention/linear_attention.h"
 #include "config/config.h"
 
 namespace lra {
@@ -25,17 +24,18 @@ class RandomFeatureAttention : public AttentionBackend {
   // whole key set by positive constants (they cancel in attention) to avoid overflow.
   virtual Features features(const torch::Tensor& q, const torch::Tensor& k,
                             const torch::Tensor& key_mask, bool stabilized) = 0;
-  // (B, H, L, L): the kernel values E[phi(q_i)^T phi(k_j)] the features estimate.
+  // (B, H, L, L): the kernel values E[phi(q_i)^T phi(k_j)] the features estimate. (The exact
+  // attention they approximate is the registry's `reference`, registry.h.)
   virtual torch::Tensor exact_kernel(const torch::Tensor& q, const torch::Tensor& k) = 0;
-  // The exact O(L^2) attention this backend approximates, same shapes as forward.
-  virtual torch::Tensor exact_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                        const torch::Tensor& v, const torch::Tensor& key_mask) = 0;
 
-  int64_t num_features() const { return features_; }
   // Replaces the features by draw number `index` of this layer's seed (0 = the initial draw).
   void redraw(int64_t index);
   // The draw currently held (restored from checkpoints with the features).
   int64_t draw_index() const;
+  // Advanced by every redraw and by every write into the buffers (loading a checkpoint writes
+  // them in place, which advances their version counters): what caches derived from the draw
+  // are keyed on.
+  uint64_t draw_counter() const;
   // Redraws at every multiple of attention.redraw_interval (0 = never).
   void on_train_step(int64_t step) override;
   // Backends whose feature parameters depend on the batch (FAVOR#) keep the parameters of the
@@ -54,38 +54,11 @@ class RandomFeatureAttention : public AttentionBackend {
   int64_t features_;
   int64_t redraw_interval_;
   double eps_;
+  ExecutionOptions execution_;
 
  private:
   torch::Tensor draw_index_;  // (1) int64 buffer
-};
-
-// FAVOR+ and FAVOR#: features of the softmax kernel exp(q.k / sqrt(d)) built on Gaussian
-// directions (orthogonal blocks, chi or sqrt(d) row norms). The direction buffer, the exact
-// references and the linear-time forward (keys times values first) are the same for both.
-// forward runs chunked_linear_attention with the map of exp_feature_map; features() is the plain
-// reference of the same map.
-class SoftmaxFeatureAttention : public RandomFeatureAttention {
- public:
-  torch::Tensor exact_kernel(const torch::Tensor& q, const torch::Tensor& k) override;
-  torch::Tensor exact_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                const torch::Tensor& v, const torch::Tensor& key_mask) override;
-  torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& key_mask) override;
-
- protected:
-  SoftmaxFeatureAttention(const AttentionConfig& config, const AttentionContext& context);
-  void draw(at::Generator& gen) override;
-  // The slice-wise map of x = q s, y = k s (s = d^-1/4), applied to q and k (B, H, L, d)
-  // themselves: see make_exp_feature_map.
-  virtual c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& q,
-                                                                const torch::Tensor& k,
-                                                                const torch::Tensor& key_mask,
-                                                                double scale) = 0;
-
-  int64_t head_dim_;
-  bool orthogonal_;
-  bool chi_norms_;
-  torch::Tensor projection_;  // (m, d) buffer: rows omega_i
+  uint64_t redraws_ = 0;
 };
 
 }  // namespace lra

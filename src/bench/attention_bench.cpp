@@ -20,10 +20,10 @@
 #include <nlohmann/json.hpp>
 
 #include "attention/attention.h"
-#include "attention/linear_attention.h"
-#include "attention/softmax.h"
+#include "attention/registry.h"
 #include "bench/bench_math.h"
 #include "config/config.h"
+#include "config/schema.h"
 #include "model/transformer.h"
 #include "util/system_info.h"
 
@@ -32,17 +32,38 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool is_quadratic(const std::string& backend) {
-  return backend == "softmax" || backend == "softmax_reference" || backend == "kernelized";
+// "<exact backend>_reference": that backend's plain reference formula (registry.h), run as a
+// backend to show what its fast path buys.
+const std::string kReferenceSuffix = "_reference";
+
+bool is_reference(const std::string& backend) {
+  return backend.size() > kReferenceSuffix.size() &&
+         backend.compare(backend.size() - kReferenceSuffix.size(), std::string::npos,
+                         kReferenceSuffix) == 0;
 }
 
-// The unfused softmax of src/attention/softmax.h as a backend, to show what the fused kernel buys.
-class ReferenceSoftmax : public AttentionBackend {
+// The registered backend a case runs: softmax for softmax_reference.
+std::string registered_name(const std::string& backend) {
+  return is_reference(backend) ? backend.substr(0, backend.size() - kReferenceSuffix.size())
+                               : backend;
+}
+
+bool is_quadratic(const std::string& backend) {
+  return attention_backend(registered_name(backend)).cost == AttentionCost::kQuadratic;
+}
+
+class ReferenceAttention : public AttentionBackend {
  public:
+  explicit ReferenceAttention(AttentionConfig config)
+      : config_(std::move(config)), reference_(attention_implementation(config_.type).reference) {}
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
-    return softmax_attention_reference(q, k, v, key_mask, 0.0, false);
+    return reference_(q, k, v, key_mask, config_);
   }
+
+ private:
+  AttentionConfig config_;
+  decltype(BackendImplementation::reference) reference_;
 };
 
 // kB value of a "Name:  123 kB" line of /proc/self/status (0 where unavailable).
@@ -115,21 +136,22 @@ struct Case {
   bool ok() const { return status == "ok"; }
 };
 
+// The --config's attention settings (or the defaults) for this backend, with the shape flags.
 AttentionConfig attention_config(const AttentionBenchOptions& o, const std::string& backend) {
-  AttentionConfig c;
-  if (!o.config.empty()) c = load_config(o.config).attention;
-  c.type = backend == "softmax_reference" ? "softmax" : backend;
-  c.features = o.features;
-  if (c.type == "kernelized" || c.type == "schoenbat") c.kernel = o.kernel;
+  AttentionConfig c = o.config.empty() ? AttentionConfig{} : load_config(o.config).attention;
+  c = with_backend(c, registered_name(backend));
+  const BackendSpec& spec = attention_backend(c.type);
+  if (spec.reads_key("features")) c.features = o.features;
+  if (spec.reads_key("kernel")) c.kernel = o.kernel;
   c.causal = false;
   return c;
 }
 
-int64_t schoenbat_factors(torch::nn::Module& module) {
-  for (const auto& item : module.named_buffers(/*recurse=*/true))
-    if (item.key().size() >= 10 && item.key().substr(item.key().size() - 10) == "rademacher")
-      return item.value().size(0);
-  return 0;
+// FLOPs of one run: forward, plus backward when it is timed.
+double run_flops(const std::string& backend, const AttentionShape& shape,
+                 const AttentionBackend& instance, bool backward) {
+  const FlopCount count = attention_implementation(registered_name(backend)).flops(shape, instance);
+  return count.forward + (backward ? count.backward : 0.0);
 }
 
 // The closure one run of a case executes, plus what its FLOP count needs.
@@ -146,20 +168,20 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
   auto opts = torch::TensorOptions().dtype(torch::kFloat32);
   const int64_t B = o.batch, H = o.heads, d = o.head_dim, dim = H * d;
   auto mask = torch::ones({B, L}, opts.device(device));  // (B, L): every token real
-  AttentionShape shape{B, H, L, d, o.features, 0};
+  AttentionShape shape{B, H, L, d, o.features};
+  const ExecutionOptions execution{o.chunk_rows};
   Workload w;
   if (scope == "attention") {
     AttentionPtr attention;
-    if (backend == "softmax_reference") {
-      attention = std::make_shared<ReferenceSoftmax>();
+    if (is_reference(backend)) {
+      attention = std::make_shared<ReferenceAttention>(attention_config(o, backend));
     } else {
-      attention = make_attention(attention_config(o, backend), AttentionContext{H, d, 0.0, 1});
+      attention =
+          make_attention(attention_config(o, backend), AttentionContext{H, d, 0.0, 1, execution});
     }
     attention->to(device);
     attention->eval();
-    shape.factors = schoenbat_factors(*attention);
-    w.flops = attention_forward_flops(backend, shape) +
-              (backward ? attention_backward_flops(backend, shape) : 0.0);
+    w.flops = run_flops(backend, shape, *attention, backward);
     w.keep_alive = attention;
     std::vector<torch::Tensor> qkv;  // (B, H, L, d) each
     for (int i = 0; i < 3; ++i)
@@ -186,13 +208,12 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
   model.mlp_dim = o.mlp_dim;
   model.dropout = 0.0;
   model.attention_dropout = 0.0;
-  EncoderBlock block(model, attention_config(o, backend), 1);
+  EncoderBlock block(model, attention_factory(attention_config(o, backend), execution), 1);
   block->to(device);
   block->eval();
-  shape.factors = schoenbat_factors(*block);
   const double linear = block_linear_forward_flops(B, L, dim, dim, o.mlp_dim);
-  w.flops = attention_forward_flops(backend, shape) + linear +
-            (backward ? attention_backward_flops(backend, shape) + 2.0 * linear : 0.0);
+  w.flops = run_flops(backend, shape, block->attention(), backward) + linear +
+            (backward ? 2.0 * linear : 0.0);
   w.keep_alive = block.ptr();
   auto x = torch::randn({B, L, dim}, gen, opts).to(device).requires_grad_(backward);  // (B,L,dim)
   auto grad_out = torch::randn({B, L, dim}, gen, opts).to(device);
@@ -374,7 +395,6 @@ int apply_thread_count(int64_t wanted) {
 
 int run_attention_bench(const AttentionBenchOptions& o) {
   const int threads = apply_thread_count(o.threads);
-  set_linear_attention_chunk_rows(o.chunk_rows);
   const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
   if (device.is_cuda() && !torch::cuda::is_available()) {
     std::cerr << "lra_bench attention: --device cuda but no CUDA device is available\n";
@@ -393,7 +413,7 @@ int run_attention_bench(const AttentionBenchOptions& o) {
           Case c{backend, scope, pass, L};
           const Case* previous = series.empty() ? nullptr : &cases[series.back()];
           const Case* earlier = series.size() < 2 ? nullptr : &cases[series[series.size() - 2]];
-          if (scope == "block" && backend == "softmax_reference") {
+          if (scope == "block" && is_reference(backend)) {
             c.status = "n/a";
           } else if (!stop.empty()) {
             c.status = stop;

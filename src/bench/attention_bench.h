@@ -7,10 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "attention/backend_spec.h"
+
 namespace lra::bench {
 
 struct AttentionBenchOptions {
-  std::vector<std::string> backends{"softmax", "kernelized", "favor", "favor_sharp", "schoenbat"};
+  // Registered backends, or "<exact backend>_reference" for its plain reference formula.
+  std::vector<std::string> backends = attention_backend_names();
   std::vector<int64_t> lengths{512, 1024, 2048, 4096, 8192, 16384};
   std::vector<std::string> scopes{"attention", "block"};  // attention | block
   std::vector<std::string> passes{"forward", "forward+backward"};
@@ -32,7 +35,7 @@ int run_attention_bench(const AttentionBenchOptions& options);
 struct TrainStepOptions {
   std::string config = "configs/quickstart.yaml";
   std::vector<std::string> overrides;
-  std::vector<std::string> backends{"softmax", "kernelized", "favor", "favor_sharp", "schoenbat"};
+  std::vector<std::string> backends = attention_backend_names();
   int64_t steps =
       30;  // optimizer steps per backend; the trainer leaves out the first min(10, steps/5)
   int64_t threads = 0;

@@ -17,6 +17,7 @@
 
 #include "bench/attention_bench.h"
 #include "config/config.h"
+#include "config/schema.h"
 #include "data/dataset.h"
 #include "train/trainer.h"
 
@@ -71,7 +72,8 @@ int run_train_step_bench(const TrainStepOptions& o) {
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (const auto& backend : o.backends) {
     Config config = base;
-    config.attention.type = backend;
+    // The config's settings for the keys this backend reads, defaults for the others.
+    config.attention = with_backend(base.attention, backend);
     config.train.steps = o.steps;
     config.train.warmup = std::min(config.train.warmup, o.steps);
     config.eval.every = o.steps;

@@ -7,7 +7,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "attention/backend_names.h"
+#include "attention/backend_spec.h"
+#include "config/tasks.h"
+#include "util/strings.h"
 
 namespace lra {
 namespace {
@@ -147,8 +149,7 @@ void add_run_fields(Fields& f, Config& c) {
   f.push_back(int_field("seed", &c.seed, 0, kMaxInt,
                         "Seeds data generation, shuffling, initialisation, dropout and random "
                         "features. Same seed and config on CPU = identical run."));
-  f.push_back(choice_field("task", &c.task,
-                           {"listops", "text", "retrieval", "image", "pathfinder", "pathx"},
+  f.push_back(choice_field("task", &c.task, task_names(),
                            "LRA task; must match the prepared data's task (data.source: files)."));
   f.push_back(choice_field("device", &c.device, {"auto", "cpu", "cuda"},
                            "auto = cuda when available, else cpu."));
@@ -208,26 +209,39 @@ void add_model_fields(Fields& f, ModelConfig& m) {
                    "concat = [u, v] (official LRA default)."));
 }
 
+// " Read by: favor, schoenbat." for attention.<key>, from the backend registry.
+std::string read_by(const std::string& key) {
+  std::vector<std::string> names;
+  for (const auto& spec : attention_backends())
+    if (spec.reads_key(key)) names.push_back(spec.name);
+  return " Read by: " + (names.empty() ? std::string("no backend") : join(names, ", ")) + ".";
+}
+
 void add_attention_fields(Fields& f, AttentionConfig& a) {
-  f.push_back(
-      choice_field("attention.type", &a.type, attention_backend_names(), "Attention backend."));
+  f.push_back(choice_field("attention.type", &a.type, attention_backend_names(),
+                           "Attention backend (docs/attention.md lists what each computes and "
+                           "reads). Setting a key the backend does not read is an error."));
   f.push_back(int_field("attention.features", &a.features, 1, kMaxInt,
-                        "Random features per head (m) for random-feature backends."));
-  f.push_back(int_field("attention.redraw_interval", &a.redraw_interval, 0, kMaxInt,
-                        "Training steps between random-feature redraws; 0 = never."));
-  f.push_back(choice_field("attention.kernel", &a.kernel,
-                           {"exp", "inverse", "logi", "trigh", "sqrt"},
-                           "Dot-product kernel for kernelized and schoenbat."));
+                        "Random features per head (m)." + read_by("features")));
+  f.push_back(int_field(
+      "attention.redraw_interval", &a.redraw_interval, 0, kMaxInt,
+      "Training steps between random-feature redraws; 0 = never." + read_by("redraw_interval")));
+  f.push_back(choice_field("attention.kernel", &a.kernel, dot_kernel_names(),
+                           "Dot-product kernel f(q.k)." + read_by("kernel")));
   f.push_back(int_field("attention.max_degree", &a.max_degree, 1, 64,
-                        "Highest Maclaurin degree for schoenbat."));
+                        "Highest Maclaurin degree." + read_by("max_degree")));
   f.push_back(bool_field("attention.causal", &a.causal,
-                         "schoenbat: the official causal prefix-sum aggregation."));
+                         "Query i attends to keys j <= i only (SchoenbAt's official prefix-sum "
+                         "aggregation)." +
+                             read_by("causal")));
   f.push_back(bool_field("attention.orthogonal", &a.orthogonal,
-                         "favor/favor_sharp: orthogonal blocks of random directions."));
-  f.push_back(choice_field("attention.row_norm", &a.row_norm, {"chi", "sqrt_d"},
-                           "favor/favor_sharp: row lengths chi-distributed, or all sqrt(d)."));
-  f.push_back(float_field("attention.eps", &a.eps, 0.0, 1.0, false,
-                          "Added to linear-attention denominators to keep them away from 0."));
+                         "Orthogonal blocks of random directions." + read_by("orthogonal")));
+  f.push_back(choice_field(
+      "attention.row_norm", &a.row_norm, {"chi", "sqrt_d"},
+      "Lengths of the random directions: chi-distributed, or all sqrt(d)." + read_by("row_norm")));
+  f.push_back(
+      float_field("attention.eps", &a.eps, 0.0, 1.0, false,
+                  "Added to attention denominators to keep them away from 0." + read_by("eps")));
 }
 
 void add_train_fields(Fields& f, TrainConfig& t) {
@@ -287,6 +301,54 @@ void add_eval_output_fields(Fields& f, EvalConfig& e, OutputConfig& o) {
 
 }  // namespace
 
+std::vector<std::string> attention_config_errors(const AttentionConfig& attention) {
+  const BackendSpec* spec = nullptr;
+  try {
+    spec = &attention_backend(attention.type);
+  } catch (const std::invalid_argument& e) {
+    return {e.what()};
+  }
+  // A key the backend does not read would be silently ignored: only its default may stand.
+  Config given, defaults;
+  given.attention = attention;
+  const auto fields = config_schema(given);
+  const auto default_fields = config_schema(defaults);
+  const std::string prefix = "attention.";
+  const std::string reads = spec->reads.empty() ? "no attention.* key" : join(spec->reads, ", ");
+  std::vector<std::string> errors;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string& path = fields[i].path;
+    if (path.rfind(prefix, 0) != 0 || path == "attention.type") continue;
+    const std::string key = path.substr(prefix.size());
+    if (spec->reads_key(key) || fields[i].text() == default_fields[i].text()) continue;
+    errors.push_back(path + ": " + fields[i].text() + " is set, but " + spec->name +
+                     " does not read it (it reads " + reads + "); remove it (default " +
+                     default_fields[i].text() + ") or pick a backend that reads it." +
+                     read_by(key));
+  }
+  if (spec->reads_key("kernel") && !spec->accepts_kernel(attention.kernel))
+    errors.push_back("attention.kernel: " + spec->name + " does not compute kernel '" +
+                     attention.kernel + "'; it computes " + join(spec->kernels, ", "));
+  return errors;
+}
+
+AttentionConfig with_backend(const AttentionConfig& settings, const std::string& type) {
+  const BackendSpec& spec = attention_backend(type);
+  Config result, defaults;
+  result.attention = settings;
+  result.attention.type = type;
+  auto fields = config_schema(result);
+  const auto default_fields = config_schema(defaults);
+  const std::string prefix = "attention.";
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string& path = fields[i].path;
+    if (path.rfind(prefix, 0) == 0 && path != "attention.type" &&
+        !spec.reads_key(path.substr(prefix.size())))
+      fields[i].read(YAML::Node(default_fields[i].text()));
+  }
+  return result.attention;
+}
+
 std::string format_double(double value) {
   char buf[64];
   if (std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 1e15) {
@@ -336,11 +398,7 @@ std::vector<std::string> cross_field_errors(const Config& c) {
            " is shorter than the longest synthetic expression (data.synthetic.max_length - 1 = " +
            std::to_string(s.max_length - 1) + ")");
   }
-  const bool softmax_kernel_only = c.attention.type == "favor" || c.attention.type == "favor_sharp";
-  if (softmax_kernel_only && c.attention.kernel != "exp")
-    fail("attention.kernel: " + c.attention.type +
-         " approximates the softmax (exp) kernel only; set " +
-         "attention.kernel: exp, or use schoenbat / kernelized for " + c.attention.kernel);
+  for (auto& message : attention_config_errors(c.attention)) fail(std::move(message));
   if (c.data.source == "files" && c.data.dir.empty())
     fail("data.dir: required when data.source is files (a folder written by lra_prepare)");
   if (c.train.schedule == "onecycle" && c.train.warmup > c.train.steps)

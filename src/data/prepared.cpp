@@ -11,8 +11,10 @@
 
 #include <torch/torch.h>
 
+#include "config/tasks.h"
 #include "data/npy.h"
 #include "util/atomic_file.h"
+#include "util/strings.h"
 
 namespace lra {
 namespace fs = std::filesystem;
@@ -21,8 +23,10 @@ using nlohmann::json;
 namespace {
 
 const char* const kSplitNames[] = {"train", "val", "test"};
-const std::set<std::string> kTasks = {"listops", "text",       "retrieval",
-                                      "image",   "pathfinder", "pathx"};
+bool is_task(const std::string& name) {
+  const auto& tasks = task_names();
+  return std::find(tasks.begin(), tasks.end(), name) != tasks.end();
+}
 
 std::string file_of(const std::string& dir, const std::string& split, const std::string& what) {
   return (fs::path(dir) / (split + "." + what + ".npy")).string();
@@ -158,7 +162,7 @@ T get(const json& j, const std::string& key, const std::string& where, const std
 
 void write_prepared(const std::string& dir, const TaskData& data, const json& meta_extra) {
   const std::string where = "write_prepared(" + dir + ")";
-  if (!kTasks.count(data.task)) throw std::invalid_argument(where + ": unknown task " + data.task);
+  if (!is_task(data.task)) throw std::invalid_argument(where + ": unknown task " + data.task);
   if (data.vocab_size <= 0 || data.num_classes <= 0 || data.max_length <= 0)
     throw std::invalid_argument(where + ": vocab_size, num_classes and max_length must be > 0");
   const bool retrieval = data.task == "retrieval";
@@ -273,9 +277,9 @@ TaskData load_prepared(const std::string& dir) {
 
   TaskData data;
   data.task = get<std::string>(meta, "task", mpath, fix);
-  if (!kTasks.count(data.task))
-    throw std::runtime_error(mpath + ": unknown task '" + data.task +
-                             "' (listops, text, retrieval, image, pathfinder, pathx)" + fix);
+  if (!is_task(data.task))
+    throw std::runtime_error(mpath + ": unknown task '" + data.task + "' (" +
+                             join(task_names(), ", ") + ")" + fix);
   fix = fix_hint(dir, data.task);
   data.vocab_size = get<int64_t>(meta, "vocab_size", mpath, fix);
   data.num_classes = get<int64_t>(meta, "num_classes", mpath, fix);

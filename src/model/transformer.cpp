@@ -38,7 +38,8 @@ torch::Tensor sinusoid_table(int64_t length, int64_t dim) {
 
 }  // namespace
 
-EncoderBlockImpl::EncoderBlockImpl(const ModelConfig& m, const AttentionConfig& a, uint64_t seed)
+EncoderBlockImpl::EncoderBlockImpl(const ModelConfig& m, const AttentionFactory& attention,
+                                   uint64_t seed)
     : heads_(m.heads), dropout_(m.dropout) {
   ln_attention_ = register_module("ln_attention", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
   ln_mlp_ = register_module("ln_mlp", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
@@ -49,8 +50,8 @@ EncoderBlockImpl::EncoderBlockImpl(const ModelConfig& m, const AttentionConfig& 
   wo_ = register_module("wo", nn::Linear(qkv, m.dim));
   fc1_ = register_module("fc1", nn::Linear(m.dim, m.mlp_dim));
   fc2_ = register_module("fc2", nn::Linear(m.mlp_dim, m.dim));
-  AttentionContext ctx{m.heads, qkv / m.heads, m.attention_dropout, seed};
-  attention_ = register_module("attention", make_attention(a, ctx));
+  AttentionContext context{m.heads, qkv / m.heads, m.attention_dropout, seed};
+  attention_ = register_module("attention", attention(context));
 }
 
 std::vector<torch::Tensor> EncoderBlockImpl::attention_inputs(const torch::Tensor& x) {
@@ -81,8 +82,8 @@ torch::Tensor EncoderBlockImpl::forward(const torch::Tensor& x, const torch::Ten
   return h + torch::dropout(mlp, dropout_, train);
 }
 
-EncoderImpl::EncoderImpl(const ModelConfig& m, const AttentionConfig& a, int64_t vocab_size,
-                         int64_t max_length, uint64_t seed)
+EncoderImpl::EncoderImpl(const ModelConfig& m, const AttentionFactory& attention,
+                         int64_t vocab_size, int64_t max_length, uint64_t seed)
     : config_(m) {
   const bool cls = m.pooling == "cls";
   const int64_t positions = max_length + (cls ? 1 : 0);
@@ -97,7 +98,7 @@ EncoderImpl::EncoderImpl(const ModelConfig& m, const AttentionConfig& a, int64_t
   if (cls) cls_ = register_parameter("cls", torch::zeros({1, 1, m.dim}));
   blocks_ = register_module("blocks", nn::ModuleList());
   for (int64_t i = 0; i < m.layers; ++i) {
-    block_list_.emplace_back(m, a, derive_seed(seed, 100 + static_cast<uint64_t>(i)));
+    block_list_.emplace_back(m, attention, derive_seed(seed, 100 + static_cast<uint64_t>(i)));
     blocks_->push_back(block_list_.back());
   }
   final_norm_ = register_module("final_norm", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
@@ -146,11 +147,11 @@ torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& mask,
   return hidden.sum(1) / count;                         // rows of pads are already zero
 }
 
-ClassifierImpl::ClassifierImpl(const ModelConfig& m, const AttentionConfig& a, int64_t vocab_size,
-                               int64_t max_length, int64_t num_classes, bool two_tower,
-                               uint64_t seed)
+ClassifierImpl::ClassifierImpl(const ModelConfig& m, const AttentionFactory& attention,
+                               int64_t vocab_size, int64_t max_length, int64_t num_classes,
+                               bool two_tower, uint64_t seed)
     : pooling_(m.pooling), interaction_(two_tower ? m.interaction : "") {
-  encoder_ = register_module("encoder", Encoder(m, a, vocab_size, max_length, seed));
+  encoder_ = register_module("encoder", Encoder(m, attention, vocab_size, max_length, seed));
   const int64_t pooled_width = !two_tower ? m.dim : m.interaction == "nli" ? 4 * m.dim : 2 * m.dim;
   fc1_ = register_module("head_fc1", nn::Linear(pooled_width, m.head_hidden));
   fc2_ = register_module("head_fc2", nn::Linear(m.head_hidden, num_classes));

@@ -20,7 +20,9 @@ namespace lra {
 
 class EncoderBlockImpl : public torch::nn::Module {
  public:
-  EncoderBlockImpl(const ModelConfig& model, const AttentionConfig& attention, uint64_t seed);
+  // attention: builds this block's attention from its place in the model (heads, head_dim,
+  // attention dropout, seed).
+  EncoderBlockImpl(const ModelConfig& model, const AttentionFactory& attention, uint64_t seed);
   // x: (B, L, dim), mask: (B, L) float (1 = token). Returns (B, L, dim).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
   AttentionBackend& attention() { return *attention_; }
@@ -46,7 +48,7 @@ struct Encoded {
 
 class EncoderImpl : public torch::nn::Module {
  public:
-  EncoderImpl(const ModelConfig& model, const AttentionConfig& attention, int64_t vocab_size,
+  EncoderImpl(const ModelConfig& model, const AttentionFactory& attention, int64_t vocab_size,
               int64_t max_length, uint64_t seed);
   // tokens: (B, L) int64, 0 = pad.
   Encoded forward(const torch::Tensor& tokens);
@@ -76,7 +78,7 @@ torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& mask,
 // documents and a head on their pooled vectors ([u, v, u*v, u-v] or [u, v]).
 class ClassifierImpl : public torch::nn::Module {
  public:
-  ClassifierImpl(const ModelConfig& model, const AttentionConfig& attention, int64_t vocab_size,
+  ClassifierImpl(const ModelConfig& model, const AttentionFactory& attention, int64_t vocab_size,
                  int64_t max_length, int64_t num_classes, bool two_tower, uint64_t seed);
   // tokens, tokens2: (B, L) int64; tokens2 only for a two-tower model.
   // Returns logits (B, num_classes).

@@ -7,10 +7,10 @@
 #include <set>
 #include <sstream>
 
+#include "config/tasks.h"
+
 namespace lra {
 namespace {
-
-const char* kTaskOrder[] = {"listops", "text", "retrieval", "image", "pathfinder", "pathx"};
 
 bool is_row_key_candidate(const std::string& key) {
   static const std::set<std::string> kIgnored = {
@@ -19,12 +19,12 @@ bool is_row_key_candidate(const std::string& key) {
          key.rfind("data.synthetic.", 0) != 0;
 }
 
+// Columns in the papers' task order; a label is "<task> [<data>, L=<length>]".
 int task_rank(const std::string& label) {
-  for (int i = 0; i < 6; ++i)
-    if (label.rfind(kTaskOrder[i], 0) == 0 && label.size() > std::string(kTaskOrder[i]).size() &&
-        label[std::string(kTaskOrder[i]).size()] == ' ')
-      return i;
-  return 6;
+  const auto& tasks = task_names();
+  for (size_t i = 0; i < tasks.size(); ++i)
+    if (label.rfind(tasks[i] + " ", 0) == 0) return static_cast<int>(i);
+  return static_cast<int>(tasks.size());
 }
 
 std::string leaf(const std::string& key) {

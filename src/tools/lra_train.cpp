@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "attention/backend_spec.h"
 #include "config/config.h"
 #include "train/resume.h"
 #include "train/run.h"
@@ -59,11 +60,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--print-config", print_config, "Print the resolved config as YAML and exit");
   app.add_flag("--config-reference", reference, "Print every config key as Markdown and exit");
+  bool backends = false;
+  app.add_flag("--backends", backends,
+               "Print the registered attention backends (what each computes and reads) as a "
+               "Markdown table and exit");
   CLI11_PARSE(app, argc, argv);
   args.resume = resume->count() > 0;
 
   if (reference) {
     std::cout << lra::config_reference_markdown();
+    return 0;
+  }
+  if (backends) {
+    std::cout << lra::attention_backend_table_markdown();
     return 0;
   }
   lra::log::setup(quiet && log_level == "info" ? "warn" : log_level);

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "attention/registry.h"
 #include "data/batch_prefetcher.h"
 #include "model/precision.h"
 #include "train/checkpoint.h"
@@ -178,8 +179,8 @@ class TrainLoop {
 
 void TrainLoop::build_model() {
   torch::manual_seed(derive_seed(static_cast<uint64_t>(config_.seed), kModelStream));
-  model_ = Classifier(config_.model, config_.attention, data_.vocab_size, data_.max_length,
-                      data_.num_classes, data_.train.tokens2.defined(),
+  model_ = Classifier(config_.model, attention_factory(config_.attention), data_.vocab_size,
+                      data_.max_length, data_.num_classes, data_.train.tokens2.defined(),
                       static_cast<uint64_t>(config_.seed));
   model_->to(device_);
   model_->train();

@@ -4,32 +4,50 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "attention/attention.h"
 #include "attention/random_feature_attention.h"
+#include "attention/registry.h"
 #include "config/config.h"
+#include "config/schema.h"
 
 namespace lra::test {
 
+// Backend `type` with m = features and the kernel where it reads them (defaults elsewhere).
 inline AttentionConfig attention_config(const std::string& type, int64_t features = 64,
                                         const std::string& kernel = "exp") {
   AttentionConfig c;
-  c.type = type;
   c.features = features;
   c.kernel = kernel;
-  return c;
+  return with_backend(c, type);
+}
+
+// The kernel a backend computes: `wanted` when it reads attention.kernel, else its own.
+inline std::string kernel_for(const std::string& type, const std::string& wanted) {
+  return attention_backend(type).reads_key("kernel") ? wanted : "exp";
 }
 
 // A backend on float64 buffers and parameters.
 inline AttentionPtr make_backend(const AttentionConfig& config, int64_t head_dim, uint64_t seed = 7,
-                                 int64_t heads = 2) {
-  AttentionContext ctx{heads, head_dim, 0.0, seed};
+                                 int64_t heads = 2, ExecutionOptions execution = {}) {
+  AttentionContext ctx{heads, head_dim, 0.0, seed, execution};
   auto backend = make_attention(config, ctx);
   backend->to(torch::kFloat64);
   return backend;
+}
+
+// The registered backends built on random features (RandomFeatureAttention).
+inline std::vector<std::string> random_feature_backends() {
+  std::vector<std::string> names;
+  for (const auto& name : attention_backend_names())
+    if (std::dynamic_pointer_cast<RandomFeatureAttention>(
+            make_attention(attention_config(name, 4), AttentionContext{1, 4, 0.0, 1})))
+      names.push_back(name);
+  return names;
 }
 
 inline std::shared_ptr<RandomFeatureAttention> as_random_feature(const AttentionPtr& backend) {

@@ -15,11 +15,11 @@ namespace lra {
 namespace {
 
 using test::attention_config;
+using test::kernel_for;
 using test::make_backend;
 using test::random_inputs;
 
-const std::vector<std::string> kAllBackends = {"softmax", "kernelized", "favor", "favor_sharp",
-                                               "schoenbat"};
+const std::vector<std::string> kAllBackends = attention_backend_names();
 
 // Naive float64 softmax attention with padded keys skipped.
 torch::Tensor naive_softmax(const test::Inputs& in) {
@@ -118,24 +118,22 @@ TEST(AttentionExact, KernelizedMatchesNaiveLoop) {
     }
 }
 
-TEST(AttentionExact, ReferencesOfRandomFeatureBackends) {
+// Every registration's exact reference: an exact backend's forward equals it; an approximate
+// backend's equals the reference of the backend it approximates, which is what the tests and
+// lra_bench kernel-error compare the estimate with.
+TEST(AttentionExact, RegisteredReferences) {
   auto in = random_inputs(2, 2, 6, 4, 13, 2);
-  auto softmax = make_backend(attention_config("softmax"), 4)->forward(in.q, in.k, in.v, in.mask);
-  for (const std::string type : {"favor", "favor_sharp"}) {
-    auto rf = test::as_random_feature(make_backend(attention_config(type, 8), 4));
-    EXPECT_LT((rf->exact_attention(in.q, in.k, in.v, in.mask) - softmax).abs().max().item<double>(),
-              1e-12);
-  }
-  for (const auto& kernel : dot_kernel_names()) {
-    auto config = attention_config("schoenbat", 8, kernel);
-    auto exact = make_backend(attention_config("kernelized", 8, kernel), 4)
-                     ->forward(in.q, in.k, in.v, in.mask);
-    auto rf = test::as_random_feature(make_backend(config, 4));
-    // post-SBN starts as the identity, so schoenbat's target is kernelized itself.
-    EXPECT_LT((rf->exact_attention(in.q, in.k, in.v, in.mask) - exact).abs().max().item<double>(),
-              1e-12)
-        << kernel;
-  }
+  for (const auto& spec : attention_backends())
+    for (const auto& kernel : spec.kernels) {
+      auto config = attention_config(spec.name, 8, kernel);
+      auto reference =
+          attention_implementation(spec.name).reference(in.q, in.k, in.v, in.mask, config);
+      const std::string exact_name = spec.exact() ? spec.name : spec.approximates;
+      auto exact = make_backend(attention_config(exact_name, 8, kernel), 4)
+                       ->forward(in.q, in.k, in.v, in.mask);
+      EXPECT_LT((reference - exact).abs().max().item<double>(), 1e-12)
+          << spec.name << " kernel " << kernel;
+    }
 }
 
 // Padded keys get zero weight: padded rows of batch 0 (garbage q, k, v) change nothing, and the
@@ -150,7 +148,7 @@ TEST(AttentionBackends, PaddingInvarianceAndZeroWeight) {
   auto prefix = [&](const torch::Tensor& t) { return t.narrow(0, 0, 1).narrow(2, 0, L - pad); };
   for (const auto& type : kAllBackends)
     for (bool causal : {false, true}) {
-      if (causal && type != "schoenbat" && type != "kernelized") continue;
+      if (causal && !attention_backend(type).supports_causal()) continue;
       auto config = attention_config(type, 16);
       config.causal = causal;
       auto backend = make_backend(config, D);
@@ -170,10 +168,11 @@ TEST(AttentionBackends, GradientsMatchFiniteDifferences) {
   const int64_t D = 4;
   for (const auto& type : kAllBackends)
     for (bool causal : {false, true}) {
-      if (causal && type != "schoenbat") continue;
+      const auto& spec = attention_backend(type);
+      if (causal && !spec.supports_causal()) continue;
       // Enough features that no estimated denominator comes near zero, where the curvature of
       // 1/den would swamp the finite differences.
-      auto config = attention_config(type, 64, type == "schoenbat" ? "inverse" : "exp");
+      auto config = attention_config(type, 64, kernel_for(type, "inverse"));
       config.causal = causal;
       auto backend = make_backend(config, D, 3, 1);
       if (auto rf = std::dynamic_pointer_cast<RandomFeatureAttention>(backend))
@@ -210,7 +209,7 @@ TEST(AttentionBackends, GradientsMatchFiniteDifferences) {
 }
 
 TEST(AttentionBackends, RedrawOnlyAtTheInterval) {
-  for (const std::string type : {"favor", "favor_sharp", "schoenbat"}) {
+  for (const auto& type : test::random_feature_backends()) {
     auto config = attention_config(type, 12);
     config.redraw_interval = 3;
     auto rf = test::as_random_feature(make_backend(config, 4));
@@ -240,7 +239,7 @@ TEST(AttentionBackends, SaveLoadRestoresIdenticalOutputs) {
   auto in = random_inputs(2, 2, 6, 4, 51, 1);
   for (const auto& type : kAllBackends) {
     auto config = attention_config(type, 20);
-    config.redraw_interval = 2;
+    if (attention_backend(type).reads_key("redraw_interval")) config.redraw_interval = 2;
     auto source = make_backend(config, 4, /*seed=*/1);
     source->on_train_step(2);  // a redrawn state, so a fresh module cannot match by luck
     for (auto& p : source->parameters()) p.data().mul_(0.9);
@@ -258,13 +257,31 @@ TEST(AttentionBackends, SaveLoadRestoresIdenticalOutputs) {
   }
 }
 
+// Loading into a module that already ran: whatever it cached from its own draw (SchoenbAt's
+// factor layout) must give way to the loaded one, even when the buffers keep their shapes.
+TEST(AttentionBackends, LoadAfterAForwardUsesTheLoadedDraw) {
+  auto in = random_inputs(2, 2, 6, 4, 52, 1);
+  for (const auto& type : test::random_feature_backends()) {
+    auto config = attention_config(type, 20);
+    auto source = make_backend(config, 4, /*seed=*/3);
+    auto target = make_backend(config, 4, /*seed=*/4);
+    auto before = target->forward(in.q, in.k, in.v, in.mask);
+    const std::string path = ::testing::TempDir() + "attention_reload_" + type + ".pt";
+    torch::save(source, path);
+    torch::load(target, path);
+    std::remove(path.c_str());
+    auto after = target->forward(in.q, in.k, in.v, in.mask);
+    EXPECT_FALSE(torch::equal(before, after)) << type;
+    EXPECT_TRUE(torch::equal(source->forward(in.q, in.k, in.v, in.mask), after)) << type;
+  }
+}
+
 TEST(AttentionBackends, OneFeatureAndOddHeadDims) {
   for (int64_t d : {1, 3, 5}) {
     auto in = random_inputs(2, 2, 7, d, 61 + d, 2);
     for (const auto& type : kAllBackends)
       for (int64_t m : {1, 3, 7}) {
-        const bool family = type == "kernelized" || type == "schoenbat";
-        auto config = attention_config(type, m, family ? "logi" : "exp");
+        auto config = attention_config(type, m, kernel_for(type, "logi"));
         auto out = make_backend(config, d)->forward(in.q, in.k, in.v, in.mask);
         EXPECT_EQ(out.sizes(), in.v.sizes()) << type;
         EXPECT_TRUE(torch::isfinite(out).all().item<bool>()) << type << " d=" << d << " m=" << m;
@@ -290,9 +307,11 @@ TEST(AttentionBackends, WorkInFloat32AndRejectBadConfigs) {
   }
   EXPECT_THROW(make_attention(attention_config("favor", 0), AttentionContext{1, 4, 0.0, 1}),
                std::invalid_argument);
-  EXPECT_THROW(
-      make_attention(attention_config("favor_sharp", 8, "inverse"), AttentionContext{1, 4, 0.0, 1}),
-      std::invalid_argument);
+  // A key the backend does not read is refused by the same rule the config applies.
+  AttentionConfig unread;
+  unread.type = "favor_sharp";
+  unread.kernel = "inverse";
+  EXPECT_THROW(make_attention(unread, AttentionContext{1, 4, 0.0, 1}), std::invalid_argument);
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 #include <torch/torch.h>
 
 #include "attention/dot_kernels.h"
+#include "attention/exact_softmax.h"
 #include "attention/feature_maps.h"
 #include "attention/linear_attention.h"
-#include "attention/softmax.h"
 #include "attention_test_util.h"
 
 namespace lra {
@@ -116,21 +116,28 @@ struct Case {
 
 // forward (chunked, slice-wise features, hand-written backward) against the plain composition
 // of the backend's own reference features() and linear_attention.
+// Every random-feature backend at a few feature counts (1 = only what is left at the smallest
+// size) with its first kernel, and at one count with each other kernel it computes.
+std::vector<Case> fast_path_cases() {
+  std::vector<Case> cases;
+  for (const auto& type : test::random_feature_backends()) {
+    const auto& kernels = attention_backend(type).kernels;
+    for (int64_t m : {40, 2, 1}) cases.push_back({type, kernels.front(), m});
+    for (size_t i = 1; i < kernels.size(); ++i) cases.push_back({type, kernels[i], 17});
+  }
+  return cases;
+}
+
 TEST(AttentionFastPath, ChunkedLinearAttentionMatchesReference) {
-  const std::vector<Case> cases = {{"favor", "exp", 24},      {"favor_sharp", "exp", 24},
-                                   {"schoenbat", "exp", 40},  {"schoenbat", "inverse", 40},
-                                   {"schoenbat", "sqrt", 17}, {"schoenbat", "logi", 2},
-                                   {"schoenbat", "exp", 1},   {"favor", "exp", 1}};
-  for (const auto& c : cases)
+  for (const auto& c : fast_path_cases())
     for (int64_t rows : {0, 1, 7})
       for (bool row_loops : {true, false}) {  // SchoenbAt's CPU row loops and its tensor-op form
-        set_maclaurin_cpu_row_loops(row_loops);
-        set_linear_attention_chunk_rows(rows);
+        const ExecutionOptions execution{rows, row_loops};
         auto in = random_inputs(3, 2, 23, 6, 510, /*pad=*/6, 0.8);
         in.mask.index_put_({2}, 0.0);  // batch element 2: no real key at all
         auto weight = row_weight(in, 511);
-        auto rf = test::as_random_feature(
-            make_backend(attention_config(c.type, c.features, c.kernel), 6, 17));
+        auto rf = test::as_random_feature(make_backend(
+            attention_config(c.type, c.features, c.kernel), 6, 17, /*heads=*/2, execution));
         rf->freeze_data_dependent_parameters(true);  // FAVOR#: both paths on the same parameters
         auto fast = run([&](auto& q, auto& k, auto& v) { return rf->forward(q, k, v, in.mask); },
                         in, weight);
@@ -148,8 +155,6 @@ TEST(AttentionFastPath, ChunkedLinearAttentionMatchesReference) {
         for (const auto& g : fast.grads)
           EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << c.type;
       }
-  set_linear_attention_chunk_rows(0);
-  set_maclaurin_cpu_row_loops(true);
 }
 
 // Two threads split the (batch x head) axis between them, each running its slices with the
@@ -160,7 +165,7 @@ TEST(AttentionFastPath, ThreadedSlicesMatchOneThread) {
     int saved = torch::get_num_threads();
     ~RestoreThreads() { torch::set_num_threads(saved); }
   } restore;
-  for (const std::string type : {"favor", "favor_sharp", "schoenbat"}) {
+  for (const auto& type : test::random_feature_backends()) {
     auto in = random_inputs(3, 2, 23, 6, 530, /*pad=*/6, 0.8);
     auto weight = row_weight(in, 531);
     auto rf = test::as_random_feature(make_backend(attention_config(type, 24), 6, 19));
@@ -186,12 +191,10 @@ TEST(AttentionFastPath, ThreadedSlicesMatchOneThread) {
 // result does not depend on the slice size.
 TEST(AttentionFastPath, ChunkedKeyShiftsMergeAcrossSlices) {
   auto in = random_inputs(1, 2, 64, 8, 520, 0, 6.0);
-  auto rf = test::as_random_feature(make_backend(attention_config("favor", 32), 8, 3));
-  set_linear_attention_chunk_rows(0);
-  auto whole = rf->forward(in.q, in.k, in.v, in.mask);
-  set_linear_attention_chunk_rows(5);
-  auto sliced = rf->forward(in.q, in.k, in.v, in.mask);
-  set_linear_attention_chunk_rows(0);
+  auto config = attention_config("favor", 32);
+  auto whole = make_backend(config, 8, 3)->forward(in.q, in.k, in.v, in.mask);
+  auto sliced =
+      make_backend(config, 8, 3, 2, ExecutionOptions{5})->forward(in.q, in.k, in.v, in.mask);
   EXPECT_TRUE(torch::isfinite(whole).all().item<bool>());
   EXPECT_LT(max_abs(whole - sliced), 1e-10 * std::max(1.0, max_abs(whole)));
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "attention/registry.h"
+#include "config/schema.h"
 #include "model/precision.h"
 #include "model/transformer.h"
 
@@ -28,11 +30,10 @@ TEST(AttentionPrecision, AttentionCoreStaysFloat32UnderAutocast) {
   model.mlp_dim = 32;
   model.dropout = 0.0;
   model.attention_dropout = 0.0;
-  for (const std::string type : {"softmax", "favor", "schoenbat"}) {
+  for (const auto& type : attention_backend_names()) {
     AttentionConfig attention;
-    attention.type = type;
     attention.features = 16;
-    EncoderBlock block(model, attention, 1);
+    EncoderBlock block(model, attention_factory(with_backend(attention, type)), 1);
     auto x = torch::randn({2, 12, 16});
     auto mask = torch::ones({2, 12});
     at::autocast::set_autocast_dtype(c10::kCPU, at::kBFloat16);

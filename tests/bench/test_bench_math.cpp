@@ -1,37 +1,10 @@
-// lra_bench's FLOP formulas against hand counts, and its timing summaries.
-#include <stdexcept>
-
+// lra_bench's block FLOP formula against a hand count, and its timing summaries.
 #include <gtest/gtest.h>
 
 #include "bench/bench_math.h"
 
 namespace lra::bench {
 namespace {
-
-TEST(BenchMath, QuadraticFlopsAreFourBHL2d) {
-  AttentionShape s{4, 2, 4096, 32, 128, 0};
-  const double expected = 4.0 * 4 * 2 * 4096.0 * 4096.0 * 32;
-  EXPECT_DOUBLE_EQ(attention_forward_flops("softmax", s), expected);
-  EXPECT_DOUBLE_EQ(attention_forward_flops("kernelized", s), expected);
-  EXPECT_DOUBLE_EQ(attention_backward_flops("softmax", s), 2 * expected);
-}
-
-TEST(BenchMath, LinearFlopsCountProjectionsAndContraction) {
-  AttentionShape s{1, 1, 10, 4, 6, 9};
-  // q and k projections 2 * (2 * 10 * 4 * 6); S and phi(q) S: 2 * (2 * 10 * 6 * 5).
-  EXPECT_DOUBLE_EQ(attention_forward_flops("favor", s), 960 + 1200);
-  EXPECT_DOUBLE_EQ(attention_backward_flops("favor", s), 960 + 2400);
-  // FAVOR# adds x^T x and y^T y: 2 * (2 * 10 * 4 * 4).
-  EXPECT_DOUBLE_EQ(attention_forward_flops("favor_sharp", s), 960 + 1200 + 640);
-  // SchoenbAt projects onto F = 9 factors instead of m features.
-  EXPECT_DOUBLE_EQ(attention_forward_flops("schoenbat", s), 2 * 2 * 10 * 4 * 9 + 1200);
-  // Linear in L.
-  AttentionShape twice = s;
-  twice.length = 20;
-  EXPECT_DOUBLE_EQ(attention_forward_flops("favor", twice),
-                   2 * attention_forward_flops("favor", s));
-  EXPECT_THROW(attention_forward_flops("nope", s), std::invalid_argument);
-}
 
 TEST(BenchMath, BlockLinearFlops) {
   // 3 (q, k, v) 8x8 + output 8x8 + MLP 8x16 and 16x8, for 2 x 3 tokens.

@@ -103,7 +103,8 @@ TEST(SweepResume, DryRunListsWithoutRunning) {
   TempDir dir;
   const std::string out = dir / "sweep";
   const pid_t sweep =
-      start_sweep({"--grid", "attention.features=16,32", "--seeds", "2", "--out", out, "--dry-run"},
+      start_sweep({"--set", "attention.type=favor", "--grid", "attention.features=16,32", "--seeds",
+                   "2", "--out", out, "--dry-run"},
                   dir / "log");
   EXPECT_EQ(wait_exit(sweep), 0);
   const std::string log = read_text(dir / "log");

@@ -1,6 +1,8 @@
-// Exact softmax attention, two implementations of the same formula (the backend uses the fused
-// one; tests and lra_bench compare them).
+// Exact softmax attention, two implementations of the same formula: the softmax backend runs
+// the fused one; the plain one is its reference and that of every backend approximating softmax.
 #pragma once
+#include <optional>
+
 #include <torch/types.h>
 
 namespace lra {
@@ -12,10 +14,11 @@ torch::Tensor softmax_attention_reference(const torch::Tensor& q, const torch::T
                                           double dropout, bool training);
 
 // The same through LibTorch's scaled_dot_product_attention (flash attention on CPU and CUDA,
-// never storing the L x L matrix); the boolean mask is applied as -inf, so padded keys keep
-// exactly zero weight.
+// never storing the L x L matrix) with scores q.k * scale; the boolean mask is applied as -inf,
+// so padded keys keep exactly zero weight.
 torch::Tensor softmax_attention_fused(const torch::Tensor& q, const torch::Tensor& k,
                                       const torch::Tensor& v, const torch::Tensor& key_mask,
-                                      double dropout, bool training);
+                                      double dropout, bool training,
+                                      std::optional<double> scale = std::nullopt);
 
 }  // namespace lra

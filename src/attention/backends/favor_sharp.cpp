@@ -13,17 +13,15 @@
 // for any valid parameters, they only set its variance, and eigh's backward is ill-conditioned
 // at repeated eigenvalues. Drawn rows w are orthogonal with chi norms, as in favor.
 #include <cmath>
-#include <limits>
-#include <stdexcept>
 
 #include <torch/torch.h>
 
+#include "attention/exact_softmax.h"
 #include "attention/feature_maps.h"
-#include "attention/linear_attention.h"
-#include "attention/random_feature_attention.h"
-#include "attention/random_features.h"
+#include "attention/registry.h"
+#include "attention/softmax_feature_attention.h"
 
-namespace lra {
+namespace lra::backends::favor_sharp {
 namespace {
 
 struct SderfParameters {
@@ -76,8 +74,8 @@ SderfParameters sderf_parameters(const torch::Tensor& x, const torch::Tensor& y,
 
 class FavorSharpAttention : public SoftmaxFeatureAttention {
  public:
-  FavorSharpAttention(const AttentionConfig& config, const AttentionContext& ctx)
-      : SoftmaxFeatureAttention(config, ctx) {}
+  FavorSharpAttention(const AttentionConfig& config, const AttentionContext& context)
+      : SoftmaxFeatureAttention(config, context) {}
 
   Features features(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& key_mask,
                     bool stabilized) override {
@@ -93,14 +91,7 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
             .unsqueeze(-2);                       // (B, H, 1, m)
     auto log_q = log_features(x, proj) + offset;  // (B, H, L, m)
     auto log_k = log_features(y, proj) + offset;  // (B, H, L, m)
-    auto is_pad = (key_mask == 0).unsqueeze(1).unsqueeze(-1);
-    log_k = log_k.masked_fill(is_pad, -std::numeric_limits<double>::infinity());
-    if (stabilized) {
-      log_q = log_q - std::get<0>(log_q.detach().max(-1, true));
-      auto key_max = log_k.detach().amax({-2, -1}, true);  // (B, H, 1, 1)
-      log_k = log_k - key_max.masked_fill(torch::isinf(key_max), 0.0);
-    }
-    return {torch::exp(log_q), torch::exp(log_k)};
+    return exp_features(log_q, log_k, key_mask, stabilized);
   }
 
   c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& q,
@@ -148,9 +139,23 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
 
 }  // namespace
 
-AttentionPtr make_favor_sharp_attention(const AttentionConfig& config,
-                                        const AttentionContext& ctx) {
-  return std::make_shared<FavorSharpAttention>(config, ctx);
+AttentionPtr make(const AttentionConfig& config, const AttentionContext& context) {
+  return std::make_shared<FavorSharpAttention>(config, context);
 }
 
-}  // namespace lra
+// FAVOR+'s products plus the statistics x^T x and y^T y over the sequence (d x d per (batch,
+// head)), which take no gradient.
+FlopCount flops(const AttentionShape& shape, const AttentionBackend&) {
+  FlopCount count = linear_attention_flops(shape, shape.features);
+  const double rows = static_cast<double>(shape.batch * shape.heads * shape.length);
+  const double d = static_cast<double>(shape.head_dim);
+  count.forward += 2.0 * 2.0 * rows * d * d;
+  return count;
+}
+
+torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_mask, const AttentionConfig&) {
+  return softmax_attention_reference(q, k, v, key_mask, 0.0, false);
+}
+
+}  // namespace lra::backends::favor_sharp

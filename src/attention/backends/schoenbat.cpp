@@ -29,18 +29,19 @@
 #include "attention/linear_attention.h"
 #include "attention/random_feature_attention.h"
 #include "attention/random_features.h"
+#include "attention/registry.h"
 
-namespace lra {
+namespace lra::backends::schoenbat {
 namespace {
 
 constexpr double kPostSbnFloor = 1e-4;
 
 class SchoenbatAttention : public RandomFeatureAttention {
  public:
-  SchoenbatAttention(const AttentionConfig& config, const AttentionContext& ctx)
-      : RandomFeatureAttention(config, ctx),
+  SchoenbatAttention(const AttentionConfig& config, const AttentionContext& context)
+      : RandomFeatureAttention(config, context),
         kernel_(parse_dot_kernel(config.kernel)),
-        head_dim_(ctx.head_dim),
+        head_dim_(context.head_dim),
         max_degree_(config.max_degree),
         causal_(config.causal),
         coefficients_(maclaurin_coefficients(kernel_, config.max_degree)) {
@@ -55,20 +56,12 @@ class SchoenbatAttention : public RandomFeatureAttention {
   Features features(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& key_mask,
                     bool /*stabilized: features are bounded, no shift needed*/) override {
     auto phi_k = feature_map(schoenbat_normalize(k));  // (B, H, L, m)
-    auto is_pad = (key_mask == 0).unsqueeze(1).unsqueeze(-1);
-    return {feature_map(schoenbat_normalize(q)), phi_k.masked_fill(is_pad, 0.0)};
+    return {feature_map(schoenbat_normalize(q)), phi_k.masked_fill(padded_key_rows(key_mask), 0.0)};
   }
 
   torch::Tensor exact_kernel(const torch::Tensor& q, const torch::Tensor& k) override {
     auto t = torch::matmul(schoenbat_normalize(q), schoenbat_normalize(k).transpose(-2, -1));
     return dot_kernel_value(kernel_, t);  // (B, H, L, L)
-  }
-
-  torch::Tensor exact_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                const torch::Tensor& v, const torch::Tensor& key_mask) override {
-    auto w = dot_kernel_weights(kernel_, schoenbat_normalize(q), schoenbat_normalize(k), key_mask,
-                                causal_, eps_);  // (B, H, L, L)
-    return post_sbn(torch::matmul(w, v));
   }
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -77,10 +70,13 @@ class SchoenbatAttention : public RandomFeatureAttention {
       auto phi = features(q, k, key_mask, true);
       return post_sbn(causal_linear_attention(phi.query, phi.key, v, key_mask, eps_));
     }
-    auto map = make_maclaurin_feature_map(layout().fast, q.options());
+    auto map = make_maclaurin_feature_map(layout().fast, q.options(), execution_.cpu_row_loops);
     return post_sbn(chunked_linear_attention(schoenbat_normalize(q), schoenbat_normalize(k), v,
-                                             key_mask, map, eps_));
+                                             key_mask, map, eps_, execution_.chunk_rows));
   }
+
+  // F: the Rademacher rows of the current draw, every factor of every feature.
+  int64_t factors() const { return rademacher_.size(0); }
 
  protected:
   void draw(at::Generator& gen) override {
@@ -92,21 +88,23 @@ class SchoenbatAttention : public RandomFeatureAttention {
   }
 
  private:
-  // Per-draw bookkeeping derived from the degrees buffer (rebuilt after a redraw or a load).
+  // Per-draw bookkeeping derived from the buffers (rebuilt after a redraw or a load).
   struct Layout {
-    const void* source = nullptr;
+    uint64_t draw_counter = 0;
+    const void* storage = nullptr;  // a load onto another device swaps storage, not versions
     std::vector<std::pair<int64_t, int64_t>> groups;  // (degree n, number of features)
     torch::Tensor scales;                             // (m-1) float64: sqrt(a_N / P(N) / (m-1))
     MaclaurinLayout fast;                             // the factor-major form forward uses
   };
 
   const Layout& layout() {
-    const void* source = degrees_.numel() > 0 ? degrees_.data_ptr() : nullptr;  // current draw
-    if (layout_.source == source && layout_.scales.defined() &&
-        layout_.scales.numel() == degrees_.numel())
+    const void* storage = degrees_.numel() > 0 ? degrees_.data_ptr() : nullptr;
+    if (layout_.scales.defined() && layout_.draw_counter == draw_counter() &&
+        layout_.storage == storage)
       return layout_;
     Layout fresh;
-    fresh.source = source;
+    fresh.draw_counter = draw_counter();
+    fresh.storage = storage;
     // Module::to(dtype) converts integer buffers too; read the degrees back as int64.
     auto degrees = degrees_.to(torch::kCPU, torch::kInt64);
     const auto pmf = maclaurin_degree_pmf(max_degree_);
@@ -172,8 +170,21 @@ class SchoenbatAttention : public RandomFeatureAttention {
 
 }  // namespace
 
-AttentionPtr make_schoenbat_attention(const AttentionConfig& config, const AttentionContext& ctx) {
-  return std::make_shared<SchoenbatAttention>(config, ctx);
+AttentionPtr make(const AttentionConfig& config, const AttentionContext& context) {
+  return std::make_shared<SchoenbatAttention>(config, context);
 }
 
-}  // namespace lra
+// The features are products of F = sum of degrees projections onto Rademacher vectors.
+FlopCount flops(const AttentionShape& shape, const AttentionBackend& instance) {
+  return linear_attention_flops(shape, dynamic_cast<const SchoenbatAttention&>(instance).factors());
+}
+
+// kernelized's attention: post-SBN starts as the identity (gamma = beta = 1), so an untrained
+// schoenbat estimates exactly this.
+torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_mask, const AttentionConfig& config) {
+  return dot_kernel_attention_reference(parse_dot_kernel(config.kernel), q, k, v, key_mask,
+                                        config.causal, config.eps);
+}
+
+}  // namespace lra::backends::schoenbat

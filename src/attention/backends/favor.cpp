@@ -4,41 +4,29 @@
 // first. Features are shared by the heads of a layer (as performer-pytorch) and redrawn every
 // attention.redraw_interval training steps.
 #include <cmath>
-#include <limits>
-#include <stdexcept>
 
 #include <torch/torch.h>
 
+#include "attention/exact_softmax.h"
 #include "attention/feature_maps.h"
-#include "attention/linear_attention.h"
-#include "attention/random_feature_attention.h"
-#include "attention/random_features.h"
+#include "attention/registry.h"
+#include "attention/softmax_feature_attention.h"
 
-namespace lra {
+namespace lra::backends::favor {
 namespace {
 
 class FavorAttention : public SoftmaxFeatureAttention {
  public:
-  FavorAttention(const AttentionConfig& config, const AttentionContext& ctx)
-      : SoftmaxFeatureAttention(config, ctx) {}
+  FavorAttention(const AttentionConfig& config, const AttentionContext& context)
+      : SoftmaxFeatureAttention(config, context) {}
 
   Features features(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& key_mask,
                     bool stabilized) override {
     const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
-    auto w = projection_.to(q.options());                      // (m, d)
-    auto log_q = log_features(q * scale, w);                   // (B, H, L, m)
-    auto log_k = log_features(k * scale, w);                   // (B, H, L, m)
-    auto is_pad = (key_mask == 0).unsqueeze(1).unsqueeze(-1);  // (B, 1, L, 1)
-    // -inf before exp: padded keys get exactly zero features and no NaN gradient.
-    log_k = log_k.masked_fill(is_pad, -std::numeric_limits<double>::infinity());
-    if (stabilized) {
-      // Per query row and per key set (a (batch, head) pair): constants that cancel between
-      // numerator and denominator, so detached. Sets with no real key keep shift 0.
-      log_q = log_q - std::get<0>(log_q.detach().max(-1, true));
-      auto key_max = log_k.detach().amax({-2, -1}, true);  // (B, H, 1, 1)
-      log_k = log_k - key_max.masked_fill(torch::isinf(key_max), 0.0);
-    }
-    return {torch::exp(log_q), torch::exp(log_k)};
+    auto w = projection_.to(q.options());     // (m, d)
+    auto log_q = log_features(q * scale, w);  // (B, H, L, m)
+    auto log_k = log_features(k * scale, w);  // (B, H, L, m)
+    return exp_features(log_q, log_k, key_mask, stabilized);
   }
 
   c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& q,
@@ -58,8 +46,17 @@ class FavorAttention : public SoftmaxFeatureAttention {
 
 }  // namespace
 
-AttentionPtr make_favor_attention(const AttentionConfig& config, const AttentionContext& ctx) {
-  return std::make_shared<FavorAttention>(config, ctx);
+AttentionPtr make(const AttentionConfig& config, const AttentionContext& context) {
+  return std::make_shared<FavorAttention>(config, context);
 }
 
-}  // namespace lra
+FlopCount flops(const AttentionShape& shape, const AttentionBackend&) {
+  return linear_attention_flops(shape, shape.features);
+}
+
+torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_mask, const AttentionConfig&) {
+  return softmax_attention_reference(q, k, v, key_mask, 0.0, false);
+}
+
+}  // namespace lra::backends::favor

@@ -1,0 +1,20 @@
+// Every attention backend, one registration line each:
+//
+//   LRA_ATTENTION_BACKEND(name, one-line description, COST (QUADRATIC | LINEAR in the length),
+//                         the exact backend it approximates ("" = it is exact),
+//                         READS(the attention.* keys it reads), KERNELS(the attention.kernel
+//                         values it computes))
+//
+// The line is expanded twice: without LibTorch into the descriptions the config, the docs and
+// the tools read (backend_spec.cpp), and into the implementation table (registry.cpp), which
+// takes the factory `make`, the FLOP count `flops` and the exact reference `reference` from
+// namespace lra::backends::<name> (src/attention/backends/<name>.cpp; signatures in
+// src/attention/registry.h). Adding a backend = that file + one line here.
+// (No include guard: this list is expanded more than once.)
+// clang-format off
+LRA_ATTENTION_BACKEND(softmax, "exact softmax(q k^T / sqrt(d)) v, fused (scaled_dot_product_attention)", QUADRATIC, "", READS(), KERNELS("exp"))
+LRA_ATTENTION_BACKEND(kernelized, "exact dot-product-kernel attention on SchoenbAt-normalised q, k (what schoenbat estimates)", QUADRATIC, "", READS("kernel", "causal", "eps"), KERNELS(LRA_DOT_KERNELS))
+LRA_ATTENTION_BACKEND(favor, "Performer FAVOR+: positive orthogonal random features of the softmax kernel", LINEAR, "softmax", READS("features", "redraw_interval", "orthogonal", "row_norm", "eps"), KERNELS("exp"))
+LRA_ATTENTION_BACKEND(favor_sharp, "FAVOR#: dense-exponential random features with data-optimal parameters (softmax kernel)", LINEAR, "softmax", READS("features", "redraw_interval", "orthogonal", "row_norm", "eps"), KERNELS("exp"))
+LRA_ATTENTION_BACKEND(schoenbat, "SchoenbAt: random Maclaurin features of a dot-product kernel with pre/post-SBN", LINEAR, "kernelized", READS("features", "redraw_interval", "kernel", "max_degree", "causal", "eps"), KERNELS(LRA_DOT_KERNELS))
+// clang-format on

@@ -1,0 +1,187 @@
+#include "bench/kernel_error_bench.h"
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "attention/random_feature_attention.h"
+#include "attention/registry.h"
+#include "config/config.h"
+#include "config/schema.h"
+#include "data/dataset.h"
+#include "model/transformer.h"
+
+namespace lra::bench {
+namespace {
+
+// The kernels to measure a method with: the requested ones it computes when it reads
+// attention.kernel, else the one kernel it approximates.
+std::vector<std::string> kernels_of(const BackendSpec& spec,
+                                    const std::vector<std::string>& requested) {
+  if (!spec.reads_key("kernel")) return spec.kernels;
+  std::vector<std::string> kernels;
+  for (const auto& kernel : requested)
+    if (spec.accepts_kernel(kernel)) kernels.push_back(kernel);
+  return kernels;
+}
+
+struct MeanStd {
+  double mean = 0.0;
+  double std = 0.0;
+};
+
+// NaN for no values (a backend without features has no Gram error).
+MeanStd mean_std(const std::vector<double>& xs) {
+  MeanStd r;
+  if (xs.empty()) return {std::nan(""), std::nan("")};
+  for (double x : xs) r.mean += x / static_cast<double>(xs.size());
+  if (xs.size() > 1) {
+    for (double x : xs) r.std += (x - r.mean) * (x - r.mean);
+    r.std = std::sqrt(r.std / static_cast<double>(xs.size() - 1));
+  }
+  return r;
+}
+
+struct ErrorPoint {
+  std::string method, kernel;
+  int64_t features;
+  MeanStd gram, attention;
+};
+
+// q, k, v: (1, heads, length, head_dim), N(0, scale^2) for q and k, N(0, 1) for v; all real
+// tokens. Input draw i is shared by every method and m, so the comparison is paired.
+std::vector<torch::Tensor> random_qkv(const KernelErrorOptions& o, int64_t index,
+                                      const torch::Device& device) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(10007 + index));
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  std::vector<torch::Tensor> qkv;
+  for (int i = 0; i < 3; ++i) {
+    auto t = torch::randn({1, o.heads, o.length, o.head_dim}, gen, opts);
+    qkv.push_back((i < 2 ? t * o.qk_scale : t).to(device));
+  }
+  return qkv;
+}
+
+// q, k, v: (1, heads, real tokens, head_dim) float64 from a trained model: what block
+// `o.layer` attends with for validation example `o.example`, padded positions dropped.
+std::vector<torch::Tensor> checkpoint_qkv(const KernelErrorOptions& o,
+                                          const torch::Device& device) {
+  auto config = load_config(o.run + "/config.yaml");
+  auto data = load_task_data(config);
+  Classifier model(config.model, attention_factory(config.attention), data.vocab_size,
+                   data.max_length, data.num_classes, data.train.tokens2.defined(),
+                   static_cast<uint64_t>(config.seed));
+  torch::load(model, o.run + "/best.pt");
+  model->eval();
+  torch::NoGradGuard no_grad;
+  if (o.example < 0 || o.example >= data.val.size())
+    throw std::invalid_argument("--example " + std::to_string(o.example) + " is outside the " +
+                                std::to_string(data.val.size()) + " validation examples");
+  auto batch = gather_batch(data.val, {o.example});
+  auto inputs = model->encoder()->attention_inputs(batch.tokens, o.layer);
+  auto real = inputs[3][0].nonzero().squeeze(1);  // positions of real tokens
+  std::vector<torch::Tensor> qkv;
+  for (int i = 0; i < 3; ++i)
+    qkv.push_back(inputs[i].index_select(2, real).to(device, torch::kFloat64));
+  return qkv;
+}
+
+ErrorPoint measure(const KernelErrorOptions& o, const std::string& method,
+                   const std::string& kernel, int64_t m, const torch::Device& device,
+                   const std::vector<torch::Tensor>& fixed_qkv) {
+  AttentionConfig settings;
+  settings.kernel = kernel;
+  settings.features = m;
+  settings.orthogonal = o.orthogonal;
+  settings.row_norm = o.row_norm;
+  const AttentionConfig config = with_backend(settings, method);
+  const auto& reference = attention_implementation(method).reference;
+  std::vector<double> gram_errors, attention_errors;
+  torch::NoGradGuard no_grad;
+  for (int64_t seed = 0; seed < o.seeds; ++seed) {
+    auto qkv = fixed_qkv.empty() ? random_qkv(o, seed, device) : fixed_qkv;
+    AttentionContext context{qkv[0].size(1), qkv[0].size(3), 0.0, static_cast<uint64_t>(seed)};
+    auto backend = make_attention(config, context);
+    backend->to(device, torch::kFloat64);
+    backend->eval();
+    auto mask = torch::ones({1, qkv[0].size(2)}, qkv[0].options());
+    // Only random-feature backends have a Gram matrix of features.
+    if (auto rf = std::dynamic_pointer_cast<RandomFeatureAttention>(backend)) {
+      auto phi = rf->features(qkv[0], qkv[1], mask, /*stabilized=*/false);
+      auto gram = torch::matmul(phi.query, phi.key.transpose(-2, -1));  // (1, H, L, L)
+      auto exact = rf->exact_kernel(qkv[0], qkv[1]);                    // (1, H, L, L)
+      gram_errors.push_back(((gram - exact).norm() / exact.norm()).item<double>());
+    }
+    auto out = backend->forward(qkv[0], qkv[1], qkv[2], mask);
+    auto exact_out = reference(qkv[0], qkv[1], qkv[2], mask, config);
+    attention_errors.push_back(((out - exact_out).norm() / exact_out.norm()).item<double>());
+  }
+  return {method, kernel, m, mean_std(gram_errors), mean_std(attention_errors)};
+}
+
+std::string fmt(const MeanStd& x) {
+  if (std::isnan(x.mean)) return "—";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(4) << x.mean << " ± " << x.std;
+  return s.str();
+}
+
+}  // namespace
+
+std::vector<std::string> approximate_backend_names() {
+  std::vector<std::string> names;
+  for (const auto& spec : attention_backends())
+    if (!spec.exact()) names.push_back(spec.name);
+  return names;
+}
+
+int run_kernel_error(const KernelErrorOptions& o) {
+  const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  std::vector<ErrorPoint> points;
+  const auto fixed_qkv = o.run.empty() ? std::vector<torch::Tensor>() : checkpoint_qkv(o, device);
+  for (const auto& method : o.methods) {
+    for (const auto& kernel : kernels_of(attention_backend(method), o.kernels))
+      for (int64_t m : o.features)
+        points.push_back(measure(o, method, kernel, m, device, fixed_qkv));
+  }
+  if (fixed_qkv.empty())
+    std::cout << "kernel-error: L=" << o.length << " head_dim=" << o.head_dim
+              << " heads=" << o.heads << " q,k ~ N(0, " << o.qk_scale << "^2) v ~ N(0, 1)";
+  else
+    std::cout << "kernel-error: q, k, v of " << o.run << " layer " << o.layer
+              << ", validation example " << o.example << " (L=" << fixed_qkv[0].size(2)
+              << " real tokens, heads=" << fixed_qkv[0].size(1)
+              << ", head_dim=" << fixed_qkv[0].size(3) << ")";
+  std::cout << " seeds=" << o.seeds << " orthogonal=" << (o.orthogonal ? "true" : "false")
+            << " row_norm=" << o.row_norm << " device=" << o.device << "\n"
+            << "gram = ||K^ - K||_F / ||K||_F; attention = ||out - exact||_F / ||exact||_F "
+               "(exact: the backend each method approximates); mean ± std over seeds\n\n";
+  std::cout << "| method | kernel | m | gram error | attention error |\n"
+            << "|---|---|---:|---|---|\n";
+  for (const auto& p : points)
+    std::cout << "| " << p.method << " | " << p.kernel << " | " << p.features << " | "
+              << fmt(p.gram) << " | " << fmt(p.attention) << " |\n";
+  if (!o.csv.empty()) {
+    std::ofstream csv(o.csv);
+    if (!csv) {
+      std::cerr << "kernel-error: cannot write " << o.csv << "\n";
+      return 1;
+    }
+    csv << "method,kernel,features,seeds,length,head_dim,qk_scale,gram_error_mean,"
+           "gram_error_std,attention_error_mean,attention_error_std\n";
+    csv << std::setprecision(10);
+    for (const auto& p : points)
+      csv << p.method << "," << p.kernel << "," << p.features << "," << o.seeds << "," << o.length
+          << "," << o.head_dim << "," << o.qk_scale << "," << p.gram.mean << "," << p.gram.std
+          << "," << p.attention.mean << "," << p.attention.std << "\n";
+  }
+  return 0;
+}
+
+}  // namespace lra::bench
