@@ -25,7 +25,7 @@
 #include "bench/bench_math.h"
 #include "config/config.h"
 #include "model/transformer.h"
-#include "util/system_info.h"
+#include "train/system_info.h"
 
 namespace lra::bench {
 namespace {

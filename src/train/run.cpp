@@ -6,8 +6,8 @@
 
 #include <torch/torch.h>
 
-#include "report/run_report.h"
 #include "train/progress.h"
+#include "train/run_report.h"
 #include "train/trainer.h"
 #include "util/atomic_file.h"
 #include "util/log.h"

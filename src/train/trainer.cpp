@@ -20,10 +20,10 @@
 #include "train/progress.h"
 #include "train/schedule.h"
 #include "train/stop_signal.h"
+#include "train/system_info.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
 #include "util/rng.h"
-#include "util/system_info.h"
 
 namespace lra {
 namespace {
