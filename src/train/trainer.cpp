@@ -91,6 +91,7 @@ double clip_and_measure(Classifier& model, const TrainConfig& t) {
 EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, int64_t max_batches,
                     const c10::Device& device) {
   c10::InferenceMode inference;
+  const bool was_training = model->is_training();
   model->eval();
   const auto start = Clock::now();
   EvalResult r;
@@ -113,7 +114,7 @@ EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, i
     r.examples += static_cast<int64_t>(idx.size());
   }
   synchronize(device);
-  model->train();
+  model->train(was_training);
   r.accuracy = correct / static_cast<double>(std::max<int64_t>(r.examples, 1));
   r.loss = loss_sum / static_cast<double>(std::max<int64_t>(r.examples, 1));
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
