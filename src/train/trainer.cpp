@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -24,19 +23,13 @@
 #include "util/atomic_file.h"
 #include "util/log.h"
 #include "util/rng.h"
+#include "util/stats.h"
 
 namespace lra {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 enum SeedStream : uint64_t { kShuffleStream = 2, kModelStream = 3 };
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto k = static_cast<size_t>(std::lround(q * static_cast<double>(v.size() - 1)));
-  return v[k];
-}
 
 void set_optimizer(torch::optim::AdamW& opt, double lr, double beta1) {
   for (auto& group : opt.param_groups()) {
@@ -350,7 +343,7 @@ TrainResult TrainLoop::finish(bool interrupted) {
   auto& tp = result.train;
   tp.warmup_steps = std::min<int64_t>(10, t_.steps / 5);
   tp.measured_steps = static_cast<int64_t>(timing.step_ms.size());
-  tp.ms_per_step_median = percentile(timing.step_ms, 0.5);
+  tp.ms_per_step_median = median(timing.step_ms);
   tp.ms_per_step_p90 = percentile(timing.step_ms, 0.9);
   if (timing.seconds > 0) {
     tp.samples_per_s = timing.samples / timing.seconds;
