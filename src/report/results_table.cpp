@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <sstream>
+
+#include "util/format.h"
 
 namespace lra {
 namespace {
@@ -51,12 +52,6 @@ std::string row_label(const RunSummary& run, const std::vector<std::string>& row
   for (size_t i = 1; i < row_keys.size(); ++i)
     label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
   return label;
-}
-
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
-  return text;
 }
 
 std::string percent_cell(const ResultCell* cell) {

@@ -14,7 +14,6 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,6 +28,8 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "model/transformer.h"
+#include "train/device.h"
+#include "util/format.h"
 
 namespace {
 
@@ -140,13 +141,11 @@ ErrorPoint measure(const KernelErrorOptions& o, const std::string& method,
 }
 
 std::string fmt(const MeanStd& x) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(4) << x.mean << " ± " << x.std;
-  return s.str();
+  return lra::fixed(x.mean, 4) + " ± " + lra::fixed(x.std, 4);
 }
 
 int run_kernel_error(const KernelErrorOptions& o) {
-  const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  const torch::Device device = lra::pick_device(o.device);
   std::vector<ErrorPoint> points;
   const auto fixed_qkv = o.run.empty() ? std::vector<torch::Tensor>() : checkpoint_qkv(o, device);
   for (const auto& method : o.methods) {

@@ -81,6 +81,10 @@ double clip_and_measure(Classifier& model, const TrainConfig& t) {
 
 }  // namespace
 
+int64_t timing_warmup_steps(int64_t steps) {
+  return std::min<int64_t>(10, steps / 5);
+}
+
 EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, int64_t max_batches,
                     const c10::Device& device) {
   c10::InferenceMode inference;
@@ -298,7 +302,7 @@ TrainResult TrainLoop::run(bool resume) {
       data_.train, t_.batch_size, derive_seed(static_cast<uint64_t>(config_.seed), kShuffleStream),
       4, state_.batches_consumed);
   progress_ = std::make_unique<Progress>(t_.steps, show_progress_, state_.step);
-  first_timed_step_ = state_.step + std::min<int64_t>(10, t_.steps / 5);
+  first_timed_step_ = state_.step + timing_warmup_steps(t_.steps);
   reset_cuda_peak(device_);
   const int64_t resumed_from = state_.step;
 
@@ -341,7 +345,7 @@ TrainResult TrainLoop::finish(bool interrupted) {
     timing.eval_seconds += result.test.seconds;
   }
   auto& tp = result.train;
-  tp.warmup_steps = std::min<int64_t>(10, t_.steps / 5);
+  tp.warmup_steps = timing_warmup_steps(t_.steps);
   tp.measured_steps = static_cast<int64_t>(timing.step_ms.size());
   tp.ms_per_step_median = median(timing.step_ms);
   tp.ms_per_step_p90 = percentile(timing.step_ms, 0.9);
