@@ -16,6 +16,7 @@
 #include "train/metrics_log.h"
 #include "train/model_state.h"
 #include "train/nonfinite_guard.h"
+#include "train/optimizer_state.h"
 #include "train/progress.h"
 #include "train/schedule.h"
 #include "train/stop_signal.h"
@@ -152,7 +153,7 @@ class TrainLoop {
   void train_step(int64_t step);
   void validate(int64_t step);
   void write_checkpoint();
-  void write_model(const std::string& file, const std::vector<torch::Tensor>* state);
+  void write_model(const std::string& file, const NamedTensors* state);
   TrainResult finish(bool interrupted);
 
   const Config& config_;
@@ -170,7 +171,7 @@ class TrainLoop {
   std::unique_ptr<BatchPrefetcher> batches_;
   std::unique_ptr<Progress> progress_;
   TrainState state_;
-  std::vector<torch::Tensor> best_state_;
+  NamedTensors best_state_;
   int64_t first_timed_step_ = 0;  // earlier steps of this process are left out of the timing
 };
 
@@ -192,8 +193,9 @@ void TrainLoop::build_model() {
 // Everything the checkpoint holds replaces what build_model made; the RNG streams continue
 // where the checkpoint left them, so the remaining steps draw what they would have drawn.
 void TrainLoop::resume_from_checkpoint() {
-  Checkpoint c = load_checkpoint(run_dir_ + "/" + kCheckpointFile, device_, opt_.get());
-  restore(*model_, c.model);
+  const std::string path = run_dir_ + "/" + kCheckpointFile;
+  Checkpoint c = load_checkpoint(path, device_);
+  apply_checkpoint(c, path, *model_, *opt_);
   best_state_ = std::move(c.best);
   restore_rng_state(c.rng, device_);
   nonfinite_.restore(c.state.nonfinite);
@@ -206,15 +208,15 @@ void TrainLoop::resume_from_checkpoint() {
     write_model(run_dir_ + "/best.pt", &best_state_);
 }
 
-void TrainLoop::write_model(const std::string& path, const std::vector<torch::Tensor>* state) {
+void TrainLoop::write_model(const std::string& path, const NamedTensors* state) {
   if (!state) {
     write_file_atomic(path, module_bytes(*model_));
     return;
   }
-  auto current = snapshot(*model_);
-  restore(*model_, *state);
+  const NamedTensors current = snapshot(*model_);
+  restore(*model_, *state, "the best model");
   const std::string bytes = module_bytes(*model_);
-  restore(*model_, current);
+  restore(*model_, current, "the current model");
   write_file_atomic(path, bytes);
 }
 
@@ -226,8 +228,9 @@ void TrainLoop::write_checkpoint() {
   c.state.metrics_offset = metrics_->offset();
   c.model = snapshot(*model_);
   c.best = best_state_;
+  c.optimizer = adamw_state(*opt_, *model_);
   c.rng = capture_rng_state(device_);
-  save_checkpoint(run_dir_ + "/" + kCheckpointFile, c, *opt_);
+  save_checkpoint(run_dir_ + "/" + kCheckpointFile, c);
 }
 
 void TrainLoop::train_step(int64_t step) {
@@ -339,7 +342,7 @@ TrainResult TrainLoop::finish(bool interrupted) {
   result.peak_memory_kind = device_.is_cuda() ? "cuda_allocated" : "process_rss";
   auto& timing = state_.timing;
   if (!interrupted) {
-    restore(*model_, best_state_);
+    restore(*model_, best_state_, "the best model");
     result.test = evaluate(model_, data_.test, eval_batch_, 0, device_);
     timing.eval_examples += static_cast<double>(result.test.examples);
     timing.eval_seconds += result.test.seconds;
