@@ -8,7 +8,6 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
-#include <iomanip>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -25,7 +24,9 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "model/transformer.h"
-#include "util/system_info.h"
+#include "train/device.h"
+#include "train/system_info.h"
+#include "util/format.h"
 
 namespace lra::bench {
 namespace {
@@ -278,12 +279,6 @@ Case measure_case(const AttentionBenchOptions& o, const std::string& backend,
   return c;
 }
 
-std::string fixed(double x, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << x;
-  return s.str();
-}
-
 std::string milliseconds(double ms) {
   return fixed(ms, ms < 10 ? 2 : ms < 100 ? 1 : 0);
 }
@@ -386,18 +381,13 @@ std::string machine_line(int64_t threads) {
   return s.str();
 }
 
-int apply_thread_count(int64_t wanted) {
-  const int n = static_cast<int>(
-      wanted > 0 ? wanted : std::max<int64_t>(1, std::thread::hardware_concurrency()));
-  torch::set_num_threads(n);
-  return n;
-}
-
 int run_attention_bench(const AttentionBenchOptions& o) {
   const int threads = apply_thread_count(o.threads);
-  const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
-  if (device.is_cuda() && !torch::cuda::is_available()) {
-    std::cerr << "lra_bench attention: --device cuda but no CUDA device is available\n";
+  torch::Device device(torch::kCPU);
+  try {
+    device = pick_device(o.device);
+  } catch (const std::exception& e) {
+    std::cerr << "lra_bench attention: " << e.what() << "\n";
     return 1;
   }
   torch::manual_seed(1);

@@ -36,8 +36,7 @@ struct TrainStepOptions {
   std::string config = "configs/quickstart.yaml";
   std::vector<std::string> overrides;
   std::vector<std::string> backends = attention_backend_names();
-  int64_t steps =
-      30;  // optimizer steps per backend; the trainer leaves out the first min(10, steps/5)
+  int64_t steps = 30;  // optimizer steps per backend; timing_warmup_steps() of them are untimed
   int64_t threads = 0;
   std::string json;
 };
@@ -46,8 +45,5 @@ int run_train_step_bench(const TrainStepOptions& options);
 
 // A short description of the machine: CPU model, cores, LibTorch version, threads, date (UTC).
 std::string machine_line(int64_t threads);
-
-// Sets LibTorch's intra-op threads (0 = all cores) and returns the count.
-int apply_thread_count(int64_t wanted);
 
 }  // namespace lra::bench

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/stats.h"
+
 namespace lra::bench {
 namespace {
 
@@ -19,14 +21,13 @@ double block_linear_forward_flops(int64_t batch, int64_t length, int64_t dim, in
   return 2.0 * tokens * weights;
 }
 
-Summary summarize(std::vector<double> samples) {
+Summary summarize(const std::vector<double>& samples) {
   Summary s;
   if (samples.empty()) return s;
-  std::sort(samples.begin(), samples.end());
-  const size_t n = samples.size();
-  s.median = n % 2 == 1 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
-  s.min = samples.front();
-  s.max = samples.back();
+  const auto [min, max] = std::minmax_element(samples.begin(), samples.end());
+  s.median = median(samples);
+  s.min = *min;
+  s.max = *max;
   s.spread = s.median > 0.0 ? (s.max - s.min) / s.median : 0.0;
   return s;
 }

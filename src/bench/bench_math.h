@@ -18,6 +18,6 @@ struct Summary {
   // (max - min) / median: the spread of the repeated timings.
   double spread = 0.0;
 };
-Summary summarize(std::vector<double> samples);
+Summary summarize(const std::vector<double>& samples);  // the median of util/stats.h
 
 }  // namespace lra::bench

@@ -16,6 +16,9 @@
 #include "config/schema.h"
 #include "data/dataset.h"
 #include "model/transformer.h"
+#include "train/device.h"
+#include "util/format.h"
+#include "util/stats.h"
 
 namespace lra::bench {
 namespace {
@@ -29,23 +32,6 @@ std::vector<std::string> kernels_of(const BackendSpec& spec,
   for (const auto& kernel : requested)
     if (spec.accepts_kernel(kernel)) kernels.push_back(kernel);
   return kernels;
-}
-
-struct MeanStd {
-  double mean = 0.0;
-  double std = 0.0;
-};
-
-// NaN for no values (a backend without features has no Gram error).
-MeanStd mean_std(const std::vector<double>& xs) {
-  MeanStd r;
-  if (xs.empty()) return {std::nan(""), std::nan("")};
-  for (double x : xs) r.mean += x / static_cast<double>(xs.size());
-  if (xs.size() > 1) {
-    for (double x : xs) r.std += (x - r.mean) * (x - r.mean);
-    r.std = std::sqrt(r.std / static_cast<double>(xs.size() - 1));
-  }
-  return r;
 }
 
 struct ErrorPoint {
@@ -125,11 +111,17 @@ ErrorPoint measure(const KernelErrorOptions& o, const std::string& method,
   return {method, kernel, m, mean_std(gram_errors), mean_std(attention_errors)};
 }
 
+// "—" for no values (a backend without features has no Gram error).
 std::string fmt(const MeanStd& x) {
-  if (std::isnan(x.mean)) return "—";
+  if (x.n == 0) return "—";
+  return fixed(x.mean, 4) + " ± " + fixed(x.std, 4);
+}
+
+// Empty for no values.
+std::string csv_value(double value, const MeanStd& of) {
   std::ostringstream s;
-  s << std::fixed << std::setprecision(4) << x.mean << " ± " << x.std;
-  return s.str();
+  s << std::setprecision(10) << value;
+  return of.n == 0 ? std::string() : s.str();
 }
 
 }  // namespace
@@ -142,7 +134,7 @@ std::vector<std::string> approximate_backend_names() {
 }
 
 int run_kernel_error(const KernelErrorOptions& o) {
-  const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  const torch::Device device = pick_device(o.device);
   std::vector<ErrorPoint> points;
   const auto fixed_qkv = o.run.empty() ? std::vector<torch::Tensor>() : checkpoint_qkv(o, device);
   for (const auto& method : o.methods) {
@@ -178,8 +170,9 @@ int run_kernel_error(const KernelErrorOptions& o) {
     csv << std::setprecision(10);
     for (const auto& p : points)
       csv << p.method << "," << p.kernel << "," << p.features << "," << o.seeds << "," << o.length
-          << "," << o.head_dim << "," << o.qk_scale << "," << p.gram.mean << "," << p.gram.std
-          << "," << p.attention.mean << "," << p.attention.std << "\n";
+          << "," << o.head_dim << "," << o.qk_scale << "," << csv_value(p.gram.mean, p.gram) << ","
+          << csv_value(p.gram.std, p.gram) << "," << p.attention.mean << "," << p.attention.std
+          << "\n";
   }
   return 0;
 }

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <sstream>
 
@@ -19,7 +18,9 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "data/dataset.h"
+#include "train/device.h"
 #include "train/trainer.h"
+#include "util/format.h"
 
 namespace lra::bench {
 namespace {
@@ -46,21 +47,12 @@ void remove_scratch(const std::string& dir) {
   rmdir(dir.c_str());
 }
 
-std::string fixed(double x, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << x;
-  return s.str();
-}
-
 }  // namespace
 
 int run_train_step_bench(const TrainStepOptions& o) {
   const int threads = apply_thread_count(o.threads);
   Config base = load_config(o.config, o.overrides);
-  const bool has_cuda = torch::cuda::is_available();
-  const c10::Device device = (base.device == "cuda" || (base.device == "auto" && has_cuda))
-                                 ? c10::Device(c10::kCUDA, 0)
-                                 : c10::Device(c10::kCPU);
+  const c10::Device device = pick_device(base.device);
   TaskData data = load_task_data(base);
   const int64_t eval_batch =
       base.eval.batch_size > 0 ? base.eval.batch_size : base.train.batch_size;
@@ -115,9 +107,9 @@ int run_train_step_bench(const TrainStepOptions& o) {
   head << "lra_bench train-step: " << o.config << " (task " << base.task << ", padded length "
        << data.max_length << ", batch " << base.train.batch_size << ", " << base.model.layers
        << " layers, dim " << base.model.dim << ", heads " << base.model.heads << ", features "
-       << base.attention.features << "), " << o.steps
-       << " steps per backend, the trainer's first min(10, steps/5) left out; device "
-       << device.str() << "\nmachine: " << machine_line(threads) << "\n\n";
+       << base.attention.features << "), " << o.steps << " steps per backend, the trainer's first "
+       << timing_warmup_steps(o.steps) << " left out; device " << device.str()
+       << "\nmachine: " << machine_line(threads) << "\n\n";
   std::cout << head.str() << table.str();
   if (!o.json.empty()) {
     nlohmann::ordered_json j = {

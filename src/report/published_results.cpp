@@ -1,11 +1,12 @@
 #include "report/published_results.h"
 
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+
+#include "util/format.h"
 
 namespace lra {
 namespace {
@@ -32,12 +33,6 @@ std::vector<std::string> split_csv(const std::string& line) {
 
 std::string task_of(const std::string& column_label) {
   return column_label.substr(0, column_label.find(' '));
-}
-
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
-  return text;
 }
 
 }  // namespace

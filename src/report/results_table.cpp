@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <sstream>
 
 #include "config/tasks.h"
+#include "util/format.h"
 
 namespace lra {
 namespace {
@@ -51,12 +51,6 @@ std::string row_label(const RunSummary& run, const std::vector<std::string>& row
   for (size_t i = 1; i < row_keys.size(); ++i)
     label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
   return label;
-}
-
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
-  return text;
 }
 
 std::string percent_cell(const ResultCell* cell) {
@@ -113,19 +107,6 @@ const ResultCell* softmax_cell(const ResultTable& t, const std::string& row,
 }
 
 }  // namespace
-
-Stats summarize(const std::vector<double>& values) {
-  Stats s;
-  s.n = static_cast<int>(values.size());
-  if (s.n == 0) return s;
-  for (double v : values) s.mean += v;
-  s.mean /= s.n;
-  if (s.n < 2) return s;
-  double squares = 0.0;
-  for (double v : values) squares += (v - s.mean) * (v - s.mean);
-  s.std = std::sqrt(squares / (s.n - 1));
-  return s;
-}
 
 const ResultCell* ResultTable::cell(const std::string& row, const std::string& column) const {
   const auto r = cells.find(row);
@@ -190,9 +171,9 @@ ResultTable aggregate_runs(const std::vector<RunSummary>& runs) {
         if (run->parameters) cell.parameters = run->parameters;
         cell.memory_kind = run->memory_kind;
       }
-      cell.accuracy = summarize(accuracy);
-      cell.samples_per_s = summarize(speed);
-      cell.peak_memory_mib = summarize(memory);
+      cell.accuracy = mean_std(accuracy);
+      cell.samples_per_s = mean_std(speed);
+      cell.peak_memory_mib = mean_std(memory);
     }
   }
   return t;

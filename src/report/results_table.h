@@ -8,15 +8,11 @@
 #include <vector>
 
 #include "report/run_summary.h"
+#include "util/stats.h"
 
 namespace lra {
 
-struct Stats {
-  double mean = 0.0;
-  double std = 0.0;  // sample standard deviation (n - 1); 0 when n < 2
-  int n = 0;
-};
-Stats summarize(const std::vector<double>& values);
+using Stats = MeanStd;
 
 struct ResultCell {
   int expected = 0;  // runs in this group, completed or not

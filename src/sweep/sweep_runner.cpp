@@ -16,6 +16,7 @@
 #include "sweep/child_process.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
+#include "util/signals.h"
 
 namespace lra {
 namespace {
@@ -24,15 +25,6 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 
 void on_stop_signal(int signal) {
   g_stop_signal = signal;
-}
-
-// No SA_RESTART: the signal must interrupt waitpid so that it is forwarded at once.
-void install_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
 }
 
 std::vector<int> allowed_cpus() {
@@ -169,7 +161,7 @@ SweepResult run_sweep(const SweepOptions& options, const std::vector<SweepPoint>
   }
   lra::log::info(lra::log::format("sweep: %zu runs, %d already completed, %zu to run",
                                   points.size(), result.skipped, todo.size()));
-  install_handlers();
+  handle_stop_signals(on_stop_signal);  // interrupts waitpid, so the signal is forwarded at once
   auto slots = make_slots(options);
   std::vector<int> free_slots;
   for (int s = static_cast<int>(slots.size()) - 1; s >= 0; --s) free_slots.push_back(s);

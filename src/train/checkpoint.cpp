@@ -7,6 +7,7 @@
 #include <torch/serialize.h>
 #include <nlohmann/json.hpp>
 
+#include "train/optimizer_state.h"
 #include "util/atomic_file.h"
 
 namespace lra {
@@ -84,20 +85,22 @@ TrainState state_from(const json& j) {
   return s;
 }
 
-void write_tensors(OutputArchive& archive, const std::string& key,
-                   const std::vector<torch::Tensor>& tensors) {
+// Each tensor under its name in a sub-archive `key`.
+void write_tensors(OutputArchive& archive, const std::string& key, const NamedTensors& tensors) {
   OutputArchive sub(archive.compilation_unit());
-  for (size_t i = 0; i < tensors.size(); ++i) sub.write(std::to_string(i), tensors[i], true);
+  for (const auto& item : tensors) sub.write(item.key(), item.value(), true);
   archive.write(key, sub);
 }
 
-std::vector<torch::Tensor> read_tensors(InputArchive& archive, const std::string& key,
-                                        int64_t count) {
+NamedTensors read_tensors(InputArchive& archive, const std::string& key) {
   InputArchive sub;
   archive.read(key, sub);
-  std::vector<torch::Tensor> out(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i)
-    sub.read(std::to_string(i), out[static_cast<size_t>(i)], true);
+  NamedTensors out;
+  for (const auto& name : sub.keys()) {
+    torch::Tensor t;
+    sub.read(name, t, true);
+    out.insert(name, std::move(t));
+  }
   return out;
 }
 
@@ -107,20 +110,37 @@ std::string to_bytes(OutputArchive& archive) {
   return bytes.str();
 }
 
-Checkpoint read_archive(InputArchive& in, torch::optim::Optimizer* optimizer) {
+json read_meta(InputArchive& in) {
   c10::IValue meta_text;
   in.read("meta", meta_text);
-  const json meta = json::parse(meta_text.toStringRef());
+  json meta = json::parse(meta_text.toStringRef());
   if (meta.at("format").get<std::string>() != kCheckpointFormat)
     throw std::runtime_error("format is not " + std::string(kCheckpointFormat));
   if (meta.at("version").get<int>() > kCheckpointVersion)
     throw std::runtime_error("written by a newer lra_train (checkpoint version " +
                              std::to_string(meta.at("version").get<int>()) + ")");
+  return meta;
+}
+
+// Version 1 stored the tensors as "0", "1", ... in registration order: matching them by
+// position could put one tensor into another of the same shape without an error.
+void refuse_positional(const std::string& path, const json& meta) {
+  const int version = meta.at("version").get<int>();
+  if (version >= kCheckpointVersion) return;
+  throw std::runtime_error(
+      path + ": checkpoint version " + std::to_string(version) +
+      " predates tensors stored by name (version " + std::to_string(kCheckpointVersion) +
+      "), so this lra_train cannot resume it safely; start the run again without --resume (it "
+      "restarts from step 0 in the same folder), or finish it with the lra_train that wrote it");
+}
+
+Checkpoint read_archive(InputArchive& in, const json& meta) {
   Checkpoint c;
   c.config_yaml = meta.at("config").get<std::string>();
   c.state = state_from(meta.at("state"));
-  c.model = read_tensors(in, "model", meta.at("model_tensors").get<int64_t>());
-  c.best = read_tensors(in, "best", meta.at("model_tensors").get<int64_t>());
+  c.model = read_tensors(in, "model");
+  c.best = read_tensors(in, "best");
+  c.optimizer = read_tensors(in, "optimizer");
   torch::Tensor step_ms;
   in.read("step_ms", step_ms, true);
   step_ms = step_ms.to(torch::kCPU, torch::kFloat64).contiguous();
@@ -128,53 +148,62 @@ Checkpoint read_archive(InputArchive& in, torch::optim::Optimizer* optimizer) {
                                 step_ms.data_ptr<double>() + step_ms.numel());
   in.read("rng_cpu", c.rng.cpu, true);
   in.try_read("rng_cuda", c.rng.cuda, true);
-  if (optimizer) {
-    InputArchive opt;
-    in.read("optimizer", opt);
-    optimizer->load(opt);
-  }
   return c;
 }
 
-}  // namespace
-
-void save_checkpoint(const std::string& path, const Checkpoint& c,
-                     torch::optim::Optimizer& optimizer) {
-  const json meta = {{"format", kCheckpointFormat},
-                     {"version", kCheckpointVersion},
-                     {"config", c.config_yaml},
-                     {"model_tensors", c.model.size()},
-                     {"state", state_json(c.state)}};
-  OutputArchive archive;
-  archive.write("meta", c10::IValue(meta.dump()));
-  write_tensors(archive, "model", c.model);
-  write_tensors(archive, "best", c.best);
-  archive.write("step_ms", torch::tensor(c.state.timing.step_ms, torch::kFloat64), true);
-  archive.write("rng_cpu", c.rng.cpu, true);
-  if (c.rng.cuda.defined()) archive.write("rng_cuda", c.rng.cuda, true);
-  OutputArchive opt(archive.compilation_unit());
-  optimizer.save(opt);
-  archive.write("optimizer", opt);
-  write_file_atomic(path, to_bytes(archive));
-}
-
-Checkpoint load_checkpoint(const std::string& path, const c10::Device& device,
-                           torch::optim::Optimizer* optimizer) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw std::runtime_error(path +
-                             ": no checkpoint to resume from (the run was not started, or "
-                             "stopped before its first checkpoint; see train.checkpoint_every)");
+// Runs `read`, turning its errors into "<path>: not a readable checkpoint (...)".
+template <typename Read>
+auto readable(const std::string& path, Read read) {
   try {
-    InputArchive in;
-    in.load_from(path, device);
-    return read_archive(in, optimizer);
+    return read();
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": not a readable checkpoint (" + e.what_without_backtrace() +
                              ")");
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": not a readable checkpoint (" + e.what() + ")");
   }
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  const json meta = {{"format", kCheckpointFormat},
+                     {"version", kCheckpointVersion},
+                     {"config", c.config_yaml},
+                     {"state", state_json(c.state)}};
+  OutputArchive archive;
+  archive.write("meta", c10::IValue(meta.dump()));
+  write_tensors(archive, "model", c.model);
+  write_tensors(archive, "best", c.best);
+  write_tensors(archive, "optimizer", c.optimizer);
+  archive.write("step_ms", torch::tensor(c.state.timing.step_ms, torch::kFloat64), true);
+  archive.write("rng_cpu", c.rng.cpu, true);
+  if (c.rng.cuda.defined()) archive.write("rng_cuda", c.rng.cuda, true);
+  write_file_atomic(path, to_bytes(archive));
+}
+
+Checkpoint load_checkpoint(const std::string& path, const c10::Device& device) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw std::runtime_error(path +
+                             ": no checkpoint to resume from (the run was not started, or "
+                             "stopped before its first checkpoint; see train.checkpoint_every)");
+  InputArchive in;
+  const json meta = readable(path, [&] {
+    in.load_from(path, device);
+    return read_meta(in);
+  });
+  refuse_positional(path, meta);
+  return readable(path, [&] { return read_archive(in, meta); });
+}
+
+void apply_checkpoint(const Checkpoint& c, const std::string& path, torch::nn::Module& model,
+                      torch::optim::AdamW& optimizer) {
+  check_tensors(c.model, snapshot_specs(model), path);
+  check_tensors(c.best, snapshot_specs(model), path + " (best model)");
+  check_tensors(c.optimizer, adamw_state_specs(optimizer, model), path + " (AdamW state)");
+  restore(model, c.model, path);
+  restore_adamw_state(optimizer, model, c.optimizer, path + " (AdamW state)");
 }
 
 }  // namespace lra

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/atomic_file.h"
 #include "util/log.h"
 
 namespace lra {
@@ -46,16 +47,8 @@ void MetricsLog::open(int flags) {
 
 void MetricsLog::append(const nlohmann::ordered_json& line) {
   const std::string text = line.dump() + "\n";
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = ENOSPC;
-      throw std::runtime_error(path_ + ": cannot write: " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (!write_all(fd_, text))
+    throw std::runtime_error(path_ + ": cannot write: " + std::strerror(errno));
   offset_ += static_cast<int64_t>(text.size());
 }
 

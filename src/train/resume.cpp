@@ -66,7 +66,7 @@ void check_resume(const std::string& run_dir, const Config& config, bool force) 
   const std::string path = run_dir + "/" + kCheckpointFile;
   Checkpoint c;
   try {
-    c = load_checkpoint(path, c10::Device(c10::kCPU), nullptr);
+    c = load_checkpoint(path, c10::Device(c10::kCPU));
   } catch (const std::runtime_error& e) {
     throw ResumeError(e.what());
   }

@@ -2,33 +2,18 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include <torch/torch.h>
 
-#include "report/run_report.h"
+#include "train/device.h"
 #include "train/progress.h"
+#include "train/run_report.h"
 #include "train/trainer.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
 
 namespace lra {
 namespace {
-
-c10::Device pick_device(const std::string& wanted) {
-  const bool has_cuda = torch::cuda::is_available();
-  if (wanted == "cuda" && !has_cuda)
-    throw std::runtime_error(
-        "device: cuda requested but no CUDA device is available (use device: auto or cpu)");
-  return (wanted == "cuda" || (wanted == "auto" && has_cuda)) ? c10::Device(c10::kCUDA, 0)
-                                                              : c10::Device(c10::kCPU);
-}
-
-int64_t apply_threads(int64_t wanted) {
-  const int64_t n = wanted > 0 ? wanted : std::max<int64_t>(1, std::thread::hardware_concurrency());
-  torch::set_num_threads(static_cast<int>(n));
-  return n;
-}
 
 void log_summary(const TaskData& data, const TrainResult& r, double wall) {
   auto [cls, baseline] = majority_class(data.test, data.num_classes);
@@ -63,7 +48,7 @@ RunOutcome run_training(const Config& config, const RunOptions& options) {
   };
   try {
     std::filesystem::create_directories(out.run_dir);
-    info.threads = apply_threads(config.threads);
+    info.threads = apply_thread_count(config.threads);
     info.device = pick_device(config.device);
     write_file_atomic(out.run_dir + "/config.yaml", to_yaml(config));
     log::info(log::format("run %s on %s (%ld threads), attention %s", out.run_dir.c_str(),

@@ -1,9 +1,10 @@
 #include "train/stop_signal.h"
 
 #include <atomic>
-#include <csignal>
 
 #include <unistd.h>
+
+#include "util/signals.h"
 
 namespace lra {
 namespace {
@@ -20,11 +21,7 @@ void on_signal(int signo) {
 }  // namespace
 
 void install_stop_signal_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  handle_stop_signals(on_signal);
 }
 
 bool stop_requested() {

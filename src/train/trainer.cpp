@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -18,26 +17,21 @@
 #include "train/metrics_log.h"
 #include "train/model_state.h"
 #include "train/nonfinite_guard.h"
+#include "train/optimizer_state.h"
 #include "train/progress.h"
 #include "train/schedule.h"
 #include "train/stop_signal.h"
+#include "train/system_info.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
 #include "util/rng.h"
-#include "util/system_info.h"
+#include "util/stats.h"
 
 namespace lra {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 enum SeedStream : uint64_t { kShuffleStream = 2, kModelStream = 3 };
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto k = static_cast<size_t>(std::lround(q * static_cast<double>(v.size() - 1)));
-  return v[k];
-}
 
 void set_optimizer(torch::optim::AdamW& opt, double lr, double beta1) {
   for (auto& group : opt.param_groups()) {
@@ -89,9 +83,14 @@ double clip_and_measure(Classifier& model, const TrainConfig& t) {
 
 }  // namespace
 
+int64_t timing_warmup_steps(int64_t steps) {
+  return std::min<int64_t>(10, steps / 5);
+}
+
 EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, int64_t max_batches,
                     const c10::Device& device) {
   c10::InferenceMode inference;
+  const bool was_training = model->is_training();
   model->eval();
   const auto start = Clock::now();
   EvalResult r;
@@ -114,7 +113,7 @@ EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, i
     r.examples += static_cast<int64_t>(idx.size());
   }
   synchronize(device);
-  model->train();
+  model->train(was_training);
   r.accuracy = correct / static_cast<double>(std::max<int64_t>(r.examples, 1));
   r.loss = loss_sum / static_cast<double>(std::max<int64_t>(r.examples, 1));
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -155,7 +154,7 @@ class TrainLoop {
   void train_step(int64_t step);
   void validate(int64_t step);
   void write_checkpoint();
-  void write_model(const std::string& file, const std::vector<torch::Tensor>* state);
+  void write_model(const std::string& file, const NamedTensors* state);
   TrainResult finish(bool interrupted);
 
   const Config& config_;
@@ -173,7 +172,7 @@ class TrainLoop {
   std::unique_ptr<BatchPrefetcher> batches_;
   std::unique_ptr<Progress> progress_;
   TrainState state_;
-  std::vector<torch::Tensor> best_state_;
+  NamedTensors best_state_;
   int64_t first_timed_step_ = 0;  // earlier steps of this process are left out of the timing
 };
 
@@ -195,8 +194,9 @@ void TrainLoop::build_model() {
 // Everything the checkpoint holds replaces what build_model made; the RNG streams continue
 // where the checkpoint left them, so the remaining steps draw what they would have drawn.
 void TrainLoop::resume_from_checkpoint() {
-  Checkpoint c = load_checkpoint(run_dir_ + "/" + kCheckpointFile, device_, opt_.get());
-  restore(*model_, c.model);
+  const std::string path = run_dir_ + "/" + kCheckpointFile;
+  Checkpoint c = load_checkpoint(path, device_);
+  apply_checkpoint(c, path, *model_, *opt_);
   best_state_ = std::move(c.best);
   restore_rng_state(c.rng, device_);
   nonfinite_.restore(c.state.nonfinite);
@@ -209,15 +209,15 @@ void TrainLoop::resume_from_checkpoint() {
     write_model(run_dir_ + "/best.pt", &best_state_);
 }
 
-void TrainLoop::write_model(const std::string& path, const std::vector<torch::Tensor>* state) {
+void TrainLoop::write_model(const std::string& path, const NamedTensors* state) {
   if (!state) {
     write_file_atomic(path, module_bytes(*model_));
     return;
   }
-  auto current = snapshot(*model_);
-  restore(*model_, *state);
+  const NamedTensors current = snapshot(*model_);
+  restore(*model_, *state, "the best model");
   const std::string bytes = module_bytes(*model_);
-  restore(*model_, current);
+  restore(*model_, current, "the current model");
   write_file_atomic(path, bytes);
 }
 
@@ -229,8 +229,9 @@ void TrainLoop::write_checkpoint() {
   c.state.metrics_offset = metrics_->offset();
   c.model = snapshot(*model_);
   c.best = best_state_;
+  c.optimizer = adamw_state(*opt_, *model_);
   c.rng = capture_rng_state(device_);
-  save_checkpoint(run_dir_ + "/" + kCheckpointFile, c, *opt_);
+  save_checkpoint(run_dir_ + "/" + kCheckpointFile, c);
 }
 
 void TrainLoop::train_step(int64_t step) {
@@ -305,7 +306,7 @@ TrainResult TrainLoop::run(bool resume) {
       data_.train, t_.batch_size, derive_seed(static_cast<uint64_t>(config_.seed), kShuffleStream),
       4, state_.batches_consumed);
   progress_ = std::make_unique<Progress>(t_.steps, show_progress_, state_.step);
-  first_timed_step_ = state_.step + std::min<int64_t>(10, t_.steps / 5);
+  first_timed_step_ = state_.step + timing_warmup_steps(t_.steps);
   reset_cuda_peak(device_);
   const int64_t resumed_from = state_.step;
 
@@ -342,15 +343,15 @@ TrainResult TrainLoop::finish(bool interrupted) {
   result.peak_memory_kind = device_.is_cuda() ? "cuda_allocated" : "process_rss";
   auto& timing = state_.timing;
   if (!interrupted) {
-    restore(*model_, best_state_);
+    restore(*model_, best_state_, "the best model");
     result.test = evaluate(model_, data_.test, eval_batch_, 0, device_);
     timing.eval_examples += static_cast<double>(result.test.examples);
     timing.eval_seconds += result.test.seconds;
   }
   auto& tp = result.train;
-  tp.warmup_steps = std::min<int64_t>(10, t_.steps / 5);
+  tp.warmup_steps = timing_warmup_steps(t_.steps);
   tp.measured_steps = static_cast<int64_t>(timing.step_ms.size());
-  tp.ms_per_step_median = percentile(timing.step_ms, 0.5);
+  tp.ms_per_step_median = median(timing.step_ms);
   tp.ms_per_step_p90 = percentile(timing.step_ms, 0.9);
   if (timing.seconds > 0) {
     tp.samples_per_s = timing.samples / timing.seconds;

@@ -40,7 +40,12 @@ struct TrainResult {
   std::string peak_memory_kind;  // "process_rss" or "cuda_allocated"
 };
 
-// Accuracy and mean loss over a split (all of it, or the first max_batches batches).
+// The first steps of each training process that the throughput leaves out (allocations and
+// caches warm up there): min(10, steps / 5) of a run of `steps`.
+int64_t timing_warmup_steps(int64_t steps);
+
+// Accuracy and mean loss over a split (all of it, or the first max_batches batches), in eval
+// mode; the model is left in the mode it was in.
 EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, int64_t max_batches,
                     const c10::Device& device);
 

@@ -38,17 +38,10 @@ void sync_dir(const std::string& path) {
 void write_new_file(const std::string& path, const std::string& tmp, const std::string& content) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(path + ": cannot create " + tmp + ": " + reason());
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = ENOSPC;
-      const std::string why = reason();
-      ::close(fd);
-      throw std::runtime_error(path + ": cannot write: " + why + unchanged(path));
-    }
-    done += static_cast<size_t>(n);
+  if (!write_all(fd, content)) {
+    const std::string why = reason();
+    ::close(fd);
+    throw std::runtime_error(path + ": cannot write: " + why + unchanged(path));
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0)
     throw std::runtime_error(path + ": cannot write: " + reason() + unchanged(path));
@@ -73,6 +66,20 @@ void commit(const std::string& path, const std::string& tmp) {
 }
 
 }  // namespace
+
+bool write_all(int fd, std::string_view data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = ENOSPC;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 std::string atomic_temp_name(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid());

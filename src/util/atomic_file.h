@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace lra {
 
@@ -14,6 +15,10 @@ void write_file_atomic(const std::string& path, const std::string& content);
 // For writers that need a path: `write` fills the temporary path given to it.
 void write_path_atomic(const std::string& path,
                        const std::function<void(const std::string&)>& write);
+
+// Writes all of `data` to `fd`, retrying after a signal or a short write. False on failure,
+// with errno set (ENOSPC when the system accepted nothing and reported no error).
+bool write_all(int fd, std::string_view data);
 
 // The temporary name used for `path` by this process (to recognise leftovers of killed ones).
 std::string atomic_temp_name(const std::string& path);

@@ -33,7 +33,7 @@ void write_listops_fixture(const TempDir& dir) {
     write_text(dir / ("listops-1000/basic_" + std::string(s) + ".tsv"), rows);
 }
 
-TEST(PrepareToolTest, ListOpsEndToEnd) {
+TEST(PrepareToolCli, ListOpsEndToEnd) {
   TempDir dir;
   write_listops_fixture(dir);
   std::string out;
@@ -66,7 +66,7 @@ TEST(PrepareToolTest, ListOpsEndToEnd) {
   EXPECT_EQ(report["data"]["task"], "listops");
 }
 
-TEST(PrepareToolTest, BadInputExitsWithFileAndLine) {
+TEST(PrepareToolCli, BadInputExitsWithFileAndLine) {
   TempDir dir;
   write_listops_fixture(dir);
   write_text(dir / "listops-1000/basic_test.tsv", "Source\tTarget\n( [MAX 2 ] )\tnine\n");
@@ -89,7 +89,7 @@ std::string python_with_numpy() {
   return "";
 }
 
-TEST(PreparePickleTest, PeerPicklesConvertToTheSameFormat) {
+TEST(PreparePickleCli, PeerPicklesConvertToTheSameFormat) {
   const std::string py = python_with_numpy();
   if (py.empty()) GTEST_SKIP() << "no Python with numpy";
   TempDir dir;

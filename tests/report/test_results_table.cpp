@@ -52,12 +52,12 @@ void write_report(const std::string& dir, const Fixture& f) {
 }
 
 TEST(ResultsTable, MeanAndSampleStdOverSeeds) {
-  const auto s = lra::summarize({0.30, 0.34, 0.38});
+  const auto s = lra::mean_std({0.30, 0.34, 0.38});
   EXPECT_EQ(s.n, 3);
   EXPECT_NEAR(s.mean, 0.34, 1e-12);
   EXPECT_NEAR(s.std, 0.04, 1e-12);  // sample std: sqrt((0.0016 * 2) / 2)
-  EXPECT_EQ(lra::summarize({0.5}).std, 0.0);
-  EXPECT_EQ(lra::summarize({}).n, 0);
+  EXPECT_EQ(lra::mean_std({0.5}).std, 0.0);
+  EXPECT_EQ(lra::mean_std({}).n, 0);
 }
 
 TEST(ResultsTable, TasksByBackendWithMissingRunsShownAsMissing) {

@@ -55,7 +55,7 @@ bool completed(const std::string& run_dir) {
   return read_text(run_dir + "/report.json").find("\"status\": \"completed\"") != std::string::npos;
 }
 
-TEST(SweepResume, KilledSweepRerunsOnlyMissingRuns) {
+TEST(SweepCli, KilledSweepRerunsOnlyMissingRuns) {
   TempDir dir;
   const std::string out = dir / "sweep";
   const std::vector<std::string> grid = {
@@ -87,7 +87,7 @@ TEST(SweepResume, KilledSweepRerunsOnlyMissingRuns) {
   EXPECT_NE(read_text(dir / "third.log").find("3 already completed, 0 to run"), std::string::npos);
 }
 
-TEST(SweepResume, GridTypoStopsBeforeAnythingRuns) {
+TEST(SweepCli, GridTypoStopsBeforeAnythingRuns) {
   TempDir dir;
   const std::string out = dir / "sweep";
   const pid_t sweep =
@@ -99,7 +99,7 @@ TEST(SweepResume, GridTypoStopsBeforeAnythingRuns) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
-TEST(SweepResume, DryRunListsWithoutRunning) {
+TEST(SweepCli, DryRunListsWithoutRunning) {
   TempDir dir;
   const std::string out = dir / "sweep";
   const pid_t sweep =

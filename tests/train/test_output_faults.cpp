@@ -97,7 +97,7 @@ TEST(OutputFaults, AFailedWriteKeepsThePreviousFileAndLeavesNoTemporary) {
     EXPECT_FALSE(lra::is_atomic_temp_name(e.path().filename().string())) << e.path();
 }
 
-TEST(OutputFaults, AnUnwritableOutputFolderFailsTheRunNamingIt) {
+TEST(OutputFaultsCli, AnUnwritableOutputFolderFailsTheRunNamingIt) {
   TempDir dir;
   write_text(dir / "blocked", "a file where the output folder should be");
   const std::string runs = dir / "blocked/runs";
@@ -109,7 +109,7 @@ TEST(OutputFaults, AnUnwritableOutputFolderFailsTheRunNamingIt) {
 
 // A checkpoint that cannot be written stops the run with the file and the reason; the
 // previous checkpoint stays whole and a later resume continues from it.
-TEST(OutputFaults, ACheckpointThatDoesNotFitKeepsThePreviousOne) {
+TEST(OutputFaultsCli, ACheckpointThatDoesNotFitKeepsThePreviousOne) {
   TempDir dir;
   const std::string runs = dir / "runs", checkpoint = runs + "/run/" + lra::kCheckpointFile;
   ASSERT_EQ(run_lra_train(small_run(runs, 20), dir / "first.log"), 0)
@@ -131,5 +131,5 @@ TEST(OutputFaults, ACheckpointThatDoesNotFitKeepsThePreviousOne) {
   EXPECT_EQ(nlohmann::json::parse(report)["status"], "failed");
 
   ASSERT_EQ(run_lra_train(extend, dir / "again.log"), 0) << read_text(dir / "again.log");
-  EXPECT_EQ(lra::load_checkpoint(checkpoint, torch::kCPU, nullptr).state.step, 40);
+  EXPECT_EQ(lra::load_checkpoint(checkpoint, torch::kCPU).state.step, 40);
 }

@@ -50,9 +50,9 @@ lra::TaskData random_task(const TaskShape& s, int64_t train_size, int64_t length
 
 }  // namespace
 
-class TaskFromFiles : public ::testing::TestWithParam<TaskShape> {};
+class TaskTraining : public ::testing::TestWithParam<TaskShape> {};
 
-TEST_P(TaskFromFiles, TrainsAFewStepsAndReports) {
+TEST_P(TaskTraining, TrainsAFewStepsAndReports) {
   const TaskShape& s = GetParam();
   lra::test::TempDir dir;
   torch::manual_seed(0);
@@ -76,7 +76,7 @@ TEST_P(TaskFromFiles, TrainsAFewStepsAndReports) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    AllTasks, TaskFromFiles,
+    AllTasks, TaskTraining,
     ::testing::Values(TaskShape{"listops", 16, 10, false}, TaskShape{"text", 257, 2, false},
                       TaskShape{"retrieval", 257, 2, true}, TaskShape{"image", 256, 10, false},
                       TaskShape{"pathfinder", 256, 2, false}, TaskShape{"pathx", 257, 2, false}),

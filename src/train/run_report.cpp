@@ -1,9 +1,9 @@
-#include "report/run_report.h"
-#include "util/build_info.h"
+#include "train/run_report.h"
 
 #include <unistd.h>
 
-#include "util/system_info.h"
+#include "train/system_info.h"
+#include "util/build_info.h"
 
 namespace lra {
 namespace {

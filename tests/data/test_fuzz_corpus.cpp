@@ -10,7 +10,7 @@
 
 #include <torch/torch.h>
 
-#include "../fuzz/tiny_listops.h"
+#include "../../fuzz/tiny_listops.h"
 #include "config/config.h"
 #include "data/data_test_util.h"
 #include "data/npy.h"

@@ -114,7 +114,7 @@ TEST(Training, SameSeedSameCurveOnCpu) {
   EXPECT_EQ(ra["test"]["loss"], rb["test"]["loss"]);
 }
 
-TEST(Training, CliRejectsBadConfigWithExitCode2AndWritesNothing) {
+TEST(TrainingCli, RejectsBadConfigWithExitCode2AndWritesNothing) {
   const auto out = fs::temp_directory_path() / "lra_train_tests_cli";
   lra::test::remove_tree(out);
   const std::string cmd = std::string(LRA_TRAIN_BIN) + " --config " + LRA_SOURCE_DIR +
@@ -142,9 +142,9 @@ TEST(Training, FailedRunStillWritesAReportNamingTheProblem) {
 }
 
 // Every backend learns the easy task from lra_train's path by changing only attention.type.
-class BackendLearns : public ::testing::TestWithParam<std::string> {};
+class BackendTraining : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(BackendLearns, AboveMajorityBaseline) {
+TEST_P(BackendTraining, AboveMajorityBaseline) {
   auto config = easy_config("backend_" + GetParam(), 300);
   config.attention.features = 32;
   config.attention = lra::with_backend(config.attention, GetParam());
@@ -156,11 +156,11 @@ TEST_P(BackendLearns, AboveMajorityBaseline) {
                                   << baseline;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, BackendLearns,
+INSTANTIATE_TEST_SUITE_P(AllBackends, BackendTraining,
                          ::testing::ValuesIn(lra::attention_backend_names()),
                          [](const auto& info) { return info.param; });
 
-TEST(Training, SigtermStopsAfterTheStepWithACheckpointAndAnInterruptedReport) {
+TEST(TrainingCli, SigtermStopsAfterTheStepWithACheckpointAndAnInterruptedReport) {
   lra::test::TempDir dir;
   const std::string metrics = dir / "runs/quickstart/metrics.jsonl";
   const pid_t pid = fork();

@@ -1,4 +1,4 @@
-#include "util/system_info.h"
+#include "train/system_info.h"
 
 #include <fstream>
 
