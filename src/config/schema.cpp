@@ -301,6 +301,29 @@ void add_eval_output_fields(Fields& f, EvalConfig& e, OutputConfig& o) {
 
 }  // namespace
 
+namespace {
+
+// An attention.* key other than type, with its field in a bound schema and the default's text.
+struct AttentionKey {
+  std::string key;  // without "attention."
+  ConfigField field;
+  std::string default_text;
+};
+
+std::vector<AttentionKey> attention_keys(Config& config) {
+  const std::string prefix = "attention.";
+  Config defaults;
+  const auto default_fields = config_schema(defaults);
+  auto fields = config_schema(config);
+  std::vector<AttentionKey> keys;
+  for (size_t i = 0; i < fields.size(); ++i)
+    if (fields[i].path.rfind(prefix, 0) == 0 && fields[i].path != "attention.type")
+      keys.push_back({fields[i].path.substr(prefix.size()), fields[i], default_fields[i].text()});
+  return keys;
+}
+
+}  // namespace
+
 std::vector<std::string> attention_config_errors(const AttentionConfig& attention) {
   const BackendSpec* spec = nullptr;
   try {
@@ -309,22 +332,15 @@ std::vector<std::string> attention_config_errors(const AttentionConfig& attentio
     return {e.what()};
   }
   // A key the backend does not read would be silently ignored: only its default may stand.
-  Config given, defaults;
+  Config given;
   given.attention = attention;
-  const auto fields = config_schema(given);
-  const auto default_fields = config_schema(defaults);
-  const std::string prefix = "attention.";
   const std::string reads = spec->reads.empty() ? "no attention.* key" : join(spec->reads, ", ");
   std::vector<std::string> errors;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    const std::string& path = fields[i].path;
-    if (path.rfind(prefix, 0) != 0 || path == "attention.type") continue;
-    const std::string key = path.substr(prefix.size());
-    if (spec->reads_key(key) || fields[i].text() == default_fields[i].text()) continue;
-    errors.push_back(path + ": " + fields[i].text() + " is set, but " + spec->name +
+  for (const auto& [key, field, default_text] : attention_keys(given)) {
+    if (spec->reads_key(key) || field.text() == default_text) continue;
+    errors.push_back(field.path + ": " + field.text() + " is set, but " + spec->name +
                      " does not read it (it reads " + reads + "); remove it (default " +
-                     default_fields[i].text() + ") or pick a backend that reads it." +
-                     read_by(key));
+                     default_text + ") or pick a backend that reads it." + read_by(key));
   }
   if (spec->reads_key("kernel") && !spec->accepts_kernel(attention.kernel))
     errors.push_back("attention.kernel: " + spec->name + " does not compute kernel '" +
@@ -334,18 +350,11 @@ std::vector<std::string> attention_config_errors(const AttentionConfig& attentio
 
 AttentionConfig with_backend(const AttentionConfig& settings, const std::string& type) {
   const BackendSpec& spec = attention_backend(type);
-  Config result, defaults;
+  Config result;
   result.attention = settings;
   result.attention.type = type;
-  auto fields = config_schema(result);
-  const auto default_fields = config_schema(defaults);
-  const std::string prefix = "attention.";
-  for (size_t i = 0; i < fields.size(); ++i) {
-    const std::string& path = fields[i].path;
-    if (path.rfind(prefix, 0) == 0 && path != "attention.type" &&
-        !spec.reads_key(path.substr(prefix.size())))
-      fields[i].read(YAML::Node(default_fields[i].text()));
-  }
+  for (const auto& [key, field, default_text] : attention_keys(result))
+    if (!spec.reads_key(key)) field.read(YAML::Node(default_text));
   return result.attention;
 }
 
