@@ -23,6 +23,9 @@ struct AttentionContext {
   double dropout = 0.0;  // attention-weight dropout (backends that form weights)
   uint64_t seed = 0;     // for random features: run seed mixed with the layer index
   ExecutionOptions execution = {};
+  // The longest sequence the layer will see (the task's padded length, plus the CLS slot):
+  // what backends with length-sized parameters (linformer's projections) are built for.
+  int64_t max_length = 0;
 };
 
 class AttentionBackend : public torch::nn::Module {

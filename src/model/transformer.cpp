@@ -39,7 +39,7 @@ torch::Tensor sinusoid_table(int64_t length, int64_t dim) {
 }  // namespace
 
 EncoderBlockImpl::EncoderBlockImpl(const ModelConfig& m, const AttentionFactory& attention,
-                                   uint64_t seed)
+                                   int64_t max_length, uint64_t seed)
     : heads_(m.heads), dropout_(m.dropout) {
   ln_attention_ = register_module("ln_attention", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
   ln_mlp_ = register_module("ln_mlp", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
@@ -51,6 +51,7 @@ EncoderBlockImpl::EncoderBlockImpl(const ModelConfig& m, const AttentionFactory&
   fc1_ = register_module("fc1", nn::Linear(m.dim, m.mlp_dim));
   fc2_ = register_module("fc2", nn::Linear(m.mlp_dim, m.dim));
   AttentionContext context{m.heads, qkv / m.heads, m.attention_dropout, seed};
+  context.max_length = max_length;
   attention_ = register_module("attention", attention(context));
 }
 
@@ -98,7 +99,8 @@ EncoderImpl::EncoderImpl(const ModelConfig& m, const AttentionFactory& attention
   if (cls) cls_ = register_parameter("cls", torch::zeros({1, 1, m.dim}));
   blocks_ = register_module("blocks", nn::ModuleList());
   for (int64_t i = 0; i < m.layers; ++i) {
-    block_list_.emplace_back(m, attention, derive_seed(seed, 100 + static_cast<uint64_t>(i)));
+    block_list_.emplace_back(m, attention, positions,
+                             derive_seed(seed, 100 + static_cast<uint64_t>(i)));
     blocks_->push_back(block_list_.back());
   }
   final_norm_ = register_module("final_norm", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
