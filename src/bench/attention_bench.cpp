@@ -177,8 +177,9 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
     if (is_reference(backend)) {
       attention = std::make_shared<ReferenceAttention>(attention_config(o, backend));
     } else {
-      attention =
-          make_attention(attention_config(o, backend), AttentionContext{H, d, 0.0, 1, execution});
+      AttentionContext context{H, d, 0.0, 1, execution};
+      context.max_length = L;
+      attention = make_attention(attention_config(o, backend), context);
     }
     attention->to(device);
     attention->eval();
@@ -209,7 +210,7 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
   model.mlp_dim = o.mlp_dim;
   model.dropout = 0.0;
   model.attention_dropout = 0.0;
-  EncoderBlock block(model, attention_factory(attention_config(o, backend), execution), 1);
+  EncoderBlock block(model, attention_factory(attention_config(o, backend), execution), L, 1);
   block->to(device);
   block->eval();
   const double linear = block_linear_forward_flops(B, L, dim, dim, o.mlp_dim);

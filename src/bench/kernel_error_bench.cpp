@@ -93,6 +93,7 @@ ErrorPoint measure(const KernelErrorOptions& o, const std::string& method,
   for (int64_t seed = 0; seed < o.seeds; ++seed) {
     auto qkv = fixed_qkv.empty() ? random_qkv(o, seed, device) : fixed_qkv;
     AttentionContext context{qkv[0].size(1), qkv[0].size(3), 0.0, static_cast<uint64_t>(seed)};
+    context.max_length = qkv[0].size(2);
     auto backend = make_attention(config, context);
     backend->to(device, torch::kFloat64);
     backend->eval();

@@ -31,11 +31,22 @@ inline std::string kernel_for(const std::string& type, const std::string& wanted
   return attention_backend(type).reads_key("kernel") ? wanted : "exp";
 }
 
+// The longest sequence the tests' hand-built contexts allow (AttentionContext::max_length;
+// linformer sizes its projections by it).
+constexpr int64_t kTestMaxLength = 64;
+
+// A context as the encoder would give it, for sequences up to kTestMaxLength.
+inline AttentionContext test_context(int64_t heads, int64_t head_dim, double dropout, uint64_t seed,
+                                     ExecutionOptions execution = {}) {
+  AttentionContext ctx{heads, head_dim, dropout, seed, execution};
+  ctx.max_length = kTestMaxLength;
+  return ctx;
+}
+
 // A backend on float64 buffers and parameters.
 inline AttentionPtr make_backend(const AttentionConfig& config, int64_t head_dim, uint64_t seed = 7,
                                  int64_t heads = 2, ExecutionOptions execution = {}) {
-  AttentionContext ctx{heads, head_dim, 0.0, seed, execution};
-  auto backend = make_attention(config, ctx);
+  auto backend = make_attention(config, test_context(heads, head_dim, 0.0, seed, execution));
   backend->to(torch::kFloat64);
   return backend;
 }
@@ -45,7 +56,7 @@ inline std::vector<std::string> random_feature_backends() {
   std::vector<std::string> names;
   for (const auto& name : attention_backend_names())
     if (std::dynamic_pointer_cast<RandomFeatureAttention>(
-            make_attention(attention_config(name, 4), AttentionContext{1, 4, 0.0, 1})))
+            make_attention(attention_config(name, 4), test_context(1, 4, 0.0, 1))))
       names.push_back(name);
   return names;
 }

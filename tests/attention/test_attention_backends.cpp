@@ -299,7 +299,7 @@ TEST(AttentionBackends, OneFeatureAndOddHeadDims) {
 TEST(AttentionBackends, WorkInFloat32AndRejectBadConfigs) {
   auto in = random_inputs(2, 2, 6, 4, 80, 1);
   for (const auto& type : kAllBackends) {
-    AttentionContext ctx{2, 4, 0.1, 3};
+    auto ctx = test::test_context(2, 4, 0.1, 3);
     auto backend = make_attention(attention_config(type, 16), ctx);
     auto out = backend->forward(in.q.to(torch::kFloat32), in.k.to(torch::kFloat32),
                                 in.v.to(torch::kFloat32), in.mask.to(torch::kFloat32));
