@@ -142,7 +142,10 @@ AttentionConfig attention_config(const AttentionBenchOptions& o, const std::stri
   AttentionConfig c = o.config.empty() ? AttentionConfig{} : load_config(o.config).attention;
   c = with_backend(c, registered_name(backend));
   const BackendSpec& spec = attention_backend(c.type);
+  // -m sizes every approximation: features, Nystromformer landmarks, Linformer's k.
   if (spec.reads_key("features")) c.features = o.features;
+  if (spec.reads_key("num_landmarks")) c.num_landmarks = o.features;
+  if (spec.reads_key("linformer_k")) c.linformer_k = o.features;
   if (spec.reads_key("kernel")) c.kernel = o.kernel;
   c.causal = false;
   return c;

@@ -83,7 +83,10 @@ ErrorPoint measure(const KernelErrorOptions& o, const std::string& method,
                    const std::vector<torch::Tensor>& fixed_qkv) {
   AttentionConfig settings;
   settings.kernel = kernel;
+  // m sizes every approximation: features, Nystromformer landmarks, Linformer's k.
   settings.features = m;
+  settings.num_landmarks = m;
+  settings.linformer_k = m;
   settings.orthogonal = o.orthogonal;
   settings.row_norm = o.row_norm;
   const AttentionConfig config = with_backend(settings, method);

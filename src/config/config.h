@@ -42,7 +42,7 @@ struct ModelConfig {
 
 struct AttentionConfig {
   std::string type = "softmax";
-  int64_t features = 128;        // m, random features per head
+  int64_t features = 128;        // m, random features per head (skyformer: landmark columns)
   int64_t redraw_interval = 0;   // training steps between feature redraws; 0 = never
   std::string kernel = "exp";    // exp | inverse | logi | trigh | sqrt
   int64_t max_degree = 20;       // SchoenbAt Maclaurin truncation
@@ -50,6 +50,12 @@ struct AttentionConfig {
   bool orthogonal = true;        // FAVOR+/FAVOR#: orthogonal blocks
   std::string row_norm = "chi";  // FAVOR+/FAVOR#: chi | sqrt_d
   double eps = 1e-6;             // guard added to linear-attention denominators
+  int64_t num_landmarks = 128;   // Nystromformer: segment-mean landmarks
+  int64_t pinv_iterations = 6;   // Nystromformer/Skyformer: iterative pseudo-inverse steps
+  int64_t conv_kernel = 0;       // Nystromformer: depthwise conv on v along L; 0 = off
+  int64_t linformer_k = 128;     // Linformer: projected length
+  int64_t accumulation = 1;      // Skyformer: sampled columns summed into each landmark column
+  double sampling_factor = 4.0;  // Skyformer: features 0 = sampling_factor * ln(max_length)
 };
 
 struct TrainConfig {

@@ -221,8 +221,10 @@ void add_attention_fields(Fields& f, AttentionConfig& a) {
   f.push_back(choice_field("attention.type", &a.type, attention_backend_names(),
                            "Attention backend (docs/attention.md lists what each computes and "
                            "reads). Setting a key the backend does not read is an error."));
-  f.push_back(int_field("attention.features", &a.features, 1, kMaxInt,
-                        "Random features per head (m)." + read_by("features")));
+  f.push_back(int_field("attention.features", &a.features, 0, kMaxInt,
+                        "Random features per head (m); skyformer: landmark columns, 0 = "
+                        "sampling_factor * ln(max_length) (0 is skyformer's only)." +
+                            read_by("features")));
   f.push_back(int_field(
       "attention.redraw_interval", &a.redraw_interval, 0, kMaxInt,
       "Training steps between random-feature redraws; 0 = never." + read_by("redraw_interval")));
@@ -242,6 +244,25 @@ void add_attention_fields(Fields& f, AttentionConfig& a) {
   f.push_back(
       float_field("attention.eps", &a.eps, 0.0, 1.0, false,
                   "Added to attention denominators to keep them away from 0." + read_by("eps")));
+  f.push_back(int_field("attention.num_landmarks", &a.num_landmarks, 1, kMaxInt,
+                        "Landmarks per head: means of consecutive segments of the real tokens." +
+                            read_by("num_landmarks")));
+  f.push_back(int_field("attention.pinv_iterations", &a.pinv_iterations, 0, 1000,
+                        "Iterations of the Moore-Penrose pseudo-inverse of the landmark matrix." +
+                            read_by("pinv_iterations")));
+  f.push_back(int_field("attention.conv_kernel", &a.conv_kernel, 0, kMaxInt,
+                        "Odd width of a depthwise convolution of the values along the sequence "
+                        "added to the output (Nystromformer's LRA runs: 35); 0 = none." +
+                            read_by("conv_kernel")));
+  f.push_back(int_field("attention.linformer_k", &a.linformer_k, 1, kMaxInt,
+                        "Length the keys and values are projected to." + read_by("linformer_k")));
+  f.push_back(int_field(
+      "attention.accumulation", &a.accumulation, 1, kMaxInt,
+      "Sampled kernel columns summed into each landmark column." + read_by("accumulation")));
+  f.push_back(float_field("attention.sampling_factor", &a.sampling_factor, 0.0, 1e6, true,
+                          "Landmark columns = sampling_factor * ln(max_length) when "
+                          "attention.features is 0." +
+                              read_by("sampling_factor")));
 }
 
 void add_train_fields(Fields& f, TrainConfig& t) {
@@ -342,6 +363,14 @@ std::vector<std::string> attention_config_errors(const AttentionConfig& attentio
                      " does not read it (it reads " + reads + "); remove it (default " +
                      default_text + ") or pick a backend that reads it." + read_by(key));
   }
+  // Only the sampled-landmark backend gives features 0 a meaning (sampling_factor * ln n).
+  if (attention.features == 0 && spec->reads_key("features") && !spec->reads_key("sampling_factor"))
+    errors.push_back("attention.features: 0 is set, but " + spec->name +
+                     " needs at least 1 (0 = sampling_factor * ln(max_length) is skyformer's)");
+  if (spec->reads_key("conv_kernel") && attention.conv_kernel % 2 == 0 && attention.conv_kernel > 0)
+    errors.push_back("attention.conv_kernel: " + std::to_string(attention.conv_kernel) +
+                     " is even; the convolution is centred on each token, so use an odd width "
+                     "(or 0 for none)");
   if (spec->reads_key("kernel") && !spec->accepts_kernel(attention.kernel))
     errors.push_back("attention.kernel: " + spec->name + " does not compute kernel '" +
                      attention.kernel + "'; it computes " + join(spec->kernels, ", "));

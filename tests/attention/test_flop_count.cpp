@@ -41,18 +41,61 @@ TEST(FlopCount, LinearAttentionCountsProjectionsAndContraction) {
                    2 * 2 * 10 * 4 * factors + 1200);
 }
 
+// Linear backends may add a length-independent term (the Nystrom landmark products, m^2 d and
+// m^3): their counts are affine in L with a nonnegative constant; quadratic ones grow 4x.
 TEST(FlopCount, EveryBackendGrowsAsItsCostTraitSays) {
   AttentionShape s{2, 2, 64, 8, 16};
-  AttentionShape twice = s;
+  AttentionShape twice = s, four = s;
   twice.length = 128;
+  four.length = 256;
   for (const auto& spec : attention_backends()) {
-    const FlopCount one = flops_of(spec.name, s), two = flops_of(spec.name, twice);
+    const FlopCount one = flops_of(spec.name, s), two = flops_of(spec.name, twice),
+                    quad = flops_of(spec.name, four);
     EXPECT_GT(one.forward, 0.0) << spec.name;
     EXPECT_GT(one.backward, 0.0) << spec.name;
-    const double growth = spec.cost == AttentionCost::kLinear ? 2.0 : 4.0;
-    EXPECT_DOUBLE_EQ(two.forward, growth * one.forward) << spec.name;
-    EXPECT_DOUBLE_EQ(two.backward, growth * one.backward) << spec.name;
+    if (spec.cost == AttentionCost::kLinear) {
+      EXPECT_DOUBLE_EQ(quad.forward - two.forward, 2 * (two.forward - one.forward)) << spec.name;
+      EXPECT_DOUBLE_EQ(quad.backward - two.backward, 2 * (two.backward - one.backward))
+          << spec.name;
+      EXPECT_GE(2 * one.forward - two.forward, 0.0) << spec.name;
+      EXPECT_GT(two.forward, one.forward) << spec.name;
+    } else {
+      EXPECT_DOUBLE_EQ(two.forward, 4 * one.forward) << spec.name;
+      EXPECT_DOUBLE_EQ(two.backward, 4 * one.backward) << spec.name;
+    }
   }
+}
+
+TEST(FlopCount, NystromFamilyHandCounts) {
+  AttentionShape s{1, 1, 10, 4, 6};
+  AttentionConfig nystrom;
+  nystrom.type = "nystromformer";
+  nystrom.num_landmarks = 3;
+  nystrom.pinv_iterations = 2;
+  nystrom.conv_kernel = 5;
+  auto backend = test::make_backend(nystrom, 4, 7, 1);
+  // Landmarks 2 * (2 * 3 * 10 * 4); four L m d products 4 * (2 * 10 * 3 * 4); two m^2 d
+  // 2 * (2 * 9 * 4); pinv 2 * 4 * (2 * 27); conv 2 * 10 * 4 * 5.
+  const double landmarks = 480, products = 960 + 144, pinv = 432, conv = 400;
+  auto n = attention_implementation("nystromformer").flops(s, *backend);
+  EXPECT_DOUBLE_EQ(n.forward, landmarks + products + pinv + conv);
+  EXPECT_DOUBLE_EQ(n.backward, landmarks + 2 * (products + pinv) + conv);
+  AttentionConfig linformer;
+  linformer.type = "linformer";
+  linformer.linformer_k = 3;
+  auto l = attention_implementation("linformer").flops(s, *test::make_backend(linformer, 4, 7, 1));
+  EXPECT_DOUBLE_EQ(l.forward, 4 * (2 * 10 * 3 * 4));  // E k, E v, scores, weights (E v)
+  EXPECT_DOUBLE_EQ(l.backward, 2 * (2 * 10 * 3 * 4) + 4 * (2 * 10 * 3 * 4));
+  AttentionConfig sky;
+  sky.type = "skyformer";
+  sky.features = 3;
+  sky.accumulation = 2;
+  sky.pinv_iterations = 1;
+  auto k = attention_implementation("skyformer").flops(s, *test::make_backend(sky, 4, 7, 1));
+  // kappa(q|k, 6 sampled): 2 * (2 * 10 * 6 * 4); kappa(6, 6): 2 * 36 * 4; C_k^T v, C_q (.):
+  // 2 * (2 * 10 * 3 * 4); middle (.): 2 * 9 * 4; pinv 1 * 4 * (2 * 27).
+  EXPECT_DOUBLE_EQ(k.forward, 960 + 288 + 480 + 72 + 216);
+  EXPECT_DOUBLE_EQ(k.backward, 2 * k.forward);
 }
 
 }  // namespace

@@ -25,8 +25,11 @@ std::string error_of(const std::vector<std::string>& overrides) {
 
 // A valid value other than the default for every attention.* key but type.
 const std::map<std::string, std::string> kNonDefault = {
-    {"features", "64"}, {"redraw_interval", "5"}, {"kernel", "sqrt"},     {"max_degree", "7"},
-    {"causal", "true"}, {"orthogonal", "false"},  {"row_norm", "sqrt_d"}, {"eps", "0.001"}};
+    {"features", "64"},        {"redraw_interval", "5"},  {"kernel", "sqrt"},
+    {"max_degree", "7"},       {"causal", "true"},        {"orthogonal", "false"},
+    {"row_norm", "sqrt_d"},    {"eps", "0.001"},          {"num_landmarks", "32"},
+    {"pinv_iterations", "10"}, {"conv_kernel", "35"},     {"linformer_k", "64"},
+    {"accumulation", "2"},     {"sampling_factor", "2.5"}};
 
 TEST(BackendKeys, EveryAttentionKeyHasATestValue) {
   lra::Config defaults;
@@ -72,6 +75,19 @@ TEST(BackendKeys, CausalWithFavorAndAKernelWithSoftmax) {
             "by: kernelized, schoenbat.");
   // Setting a key to its default is harmless whatever the backend.
   EXPECT_EQ(error_of({"attention.type=softmax", "attention.features=128"}), "");
+}
+
+// features 0 means sampling_factor * ln(max_length) landmarks, which only skyformer reads; the
+// convolution is centred, so its width is odd.
+TEST(BackendKeys, FeaturesZeroIsSkyformersAndConvKernelIsOdd) {
+  EXPECT_EQ(error_of({"attention.type=skyformer", "attention.features=0"}), "");
+  EXPECT_NE(error_of({"attention.type=favor", "attention.features=0"})
+                .find("attention.features: 0 is set, but favor needs at least 1"),
+            std::string::npos);
+  EXPECT_NE(error_of({"attention.type=nystromformer", "attention.conv_kernel=4"})
+                .find("attention.conv_kernel: 4 is even"),
+            std::string::npos);
+  EXPECT_EQ(error_of({"attention.type=nystromformer", "attention.conv_kernel=35"}), "");
 }
 
 TEST(BackendKeys, WithBackendKeepsReadKeysAndResetsTheRest) {

@@ -19,6 +19,15 @@ std::string error_of(const std::string& assignment) {
   return "";
 }
 
+std::string error_of_all(const std::vector<std::string>& assignments) {
+  try {
+    lra::load_config_text("", assignments);
+  } catch (const lra::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // Values that no key of `kind` accepts (string keys accept any scalar; only a mapping fails).
 std::vector<std::string> hostile_values(const lra::ConfigField& f) {
   std::vector<std::string> v = {"{a: 1}", "[1, 2]"};
@@ -51,9 +60,20 @@ TEST(ConfigEveryKey, HostileValuesAreRejectedNamingTheKey) {
 TEST(ConfigEveryKey, ZeroSizesAreRejected) {
   for (const char* key :
        {"model.dim", "model.heads", "model.layers", "model.mlp_dim", "model.head_hidden",
-        "attention.features", "train.batch_size", "train.steps", "train.grad_accum",
-        "train.log_every", "eval.every", "data.max_length", "data.synthetic.train_size"}) {
+        "train.batch_size", "train.steps", "train.grad_accum", "train.log_every", "eval.every",
+        "data.max_length", "data.synthetic.train_size"}) {
     const std::string e = error_of(std::string(key) + "=0");
     EXPECT_EQ(e.rfind(std::string(key) + ": expected an integer >= 1, got '0'", 0), 0u) << e;
   }
+  // attention.features takes 0 (skyformer: sampling_factor * ln(max_length) landmarks); every
+  // other backend that reads it refuses 0, naming the key.
+  for (const char* type : {"favor", "favor_sharp", "schoenbat"}) {
+    const std::string e =
+        error_of_all({std::string("attention.type=") + type, "attention.features=0"});
+    EXPECT_EQ(
+        e.rfind("attention.features: 0 is set, but " + std::string(type) + " needs at least 1", 0),
+        0u)
+        << e;
+  }
+  EXPECT_EQ(error_of_all({"attention.type=skyformer", "attention.features=0"}), "");
 }

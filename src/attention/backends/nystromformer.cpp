@@ -1,0 +1,114 @@
+// nystromformer (Xiong et al. 2021, "Nyströmformer: A Nyström-Based Algorithm for Approximating
+// Self-Attention"): with q, k scaled by d^-1/4 each and m landmarks q~, k~ (segment means),
+//   out = softmax(q k~^T) pinv(softmax(q~ k~^T)) softmax(q~ k^T) v   (+ a depthwise conv of v),
+// O(L m d + m^3) per head. It approximates exact softmax attention (its reference).
+//
+// Differences from the Skyformer/Nyströmformer peer code (docs/attention.md):
+// - Landmarks average each sequence's real tokens only (segment j of n real tokens covers ranks
+//   [floor(j n / m), floor((j + 1) n / m)), at least one token). The peer reshapes the padded
+//   length into m equal segments, which needs L divisible by m and averages zeroed pads into the
+//   landmarks, so its output depends on the padding.
+// - pinv starts from A^T / (|A|_1 |A|_inf) of each matrix, as in the paper; the peer divides by
+//   one maximum column sum over the whole batch, which couples the batch elements.
+// - No attention dropout, as in the peer (the weights are never formed as an L x L matrix).
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+#include "attention/exact_softmax.h"
+#include "attention/nystrom.h"
+#include "attention/registry.h"
+
+namespace lra::backends::nystromformer {
+namespace {
+
+class NystromformerAttention : public AttentionBackend {
+ public:
+  NystromformerAttention(const AttentionConfig& config, const AttentionContext& context)
+      : landmarks_(config.num_landmarks),
+        iterations_(config.pinv_iterations),
+        conv_kernel_(config.conv_kernel) {
+    if (landmarks_ < 1) throw std::invalid_argument("attention.num_landmarks must be >= 1");
+    if (iterations_ < 0) throw std::invalid_argument("attention.pinv_iterations must be >= 0");
+    if (conv_kernel_ < 0 || (conv_kernel_ > 0 && conv_kernel_ % 2 == 0))
+      throw std::invalid_argument("attention.conv_kernel must be 0 (off) or odd, got " +
+                                  std::to_string(conv_kernel_));
+    if (conv_kernel_ > 0) {
+      // PyTorch's Conv2d default (kaiming_uniform, a = sqrt 5): U(-1/sqrt(fan_in), ..), with
+      // fan_in = kernel for a depthwise filter; drawn from the layer seed for reproducibility.
+      auto gen = landmark_generator(context.seed, 0);
+      const double bound = 1.0 / std::sqrt(static_cast<double>(conv_kernel_));
+      auto w = (torch::rand({context.heads, 1, conv_kernel_, 1}, gen, torch::kFloat64) * 2 - 1) *
+               bound;  // (H, 1, kernel, 1): one filter per head, along the sequence
+      conv_weight_ = register_parameter("conv_weight", w.to(torch::kFloat32));
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_mask) override {
+    const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
+    // No masking of q and k is needed: the averaging matrix gives pads no weight, and padded keys
+    // are masked where they enter (kernel_3).
+    auto qs = q * scale, ks = k * scale;  // (B, H, L, d)
+    auto means = segment_means_matrix(key_mask.to(q.scalar_type()), landmarks_).unsqueeze(1);
+    auto q_landmarks = torch::matmul(means, qs);  // (B, H, m, d)
+    auto k_landmarks = torch::matmul(means, ks);  // (B, H, m, d)
+    auto kernel_1 =
+        torch::softmax(torch::matmul(qs, k_landmarks.transpose(-2, -1)), -1);  // (B, H, L, m)
+    auto kernel_2 = torch::softmax(torch::matmul(q_landmarks, k_landmarks.transpose(-2, -1)),
+                                   -1);  // (B, H, m, m)
+    auto scores_3 =
+        torch::matmul(q_landmarks, ks.transpose(-2, -1))  // (B, H, m, L)
+            .masked_fill(padded_key_columns(key_mask), -std::numeric_limits<float>::infinity());
+    auto kernel_3 = torch::softmax(scores_3, -1);
+    // Right to left: every product is O(L m d) or O(m^2 d), never L x m x m.
+    auto out = torch::matmul(
+        kernel_1, torch::matmul(iterative_pinv(kernel_2, iterations_), torch::matmul(kernel_3, v)));
+    if (conv_kernel_ > 0) {
+      // Zero-padded convolution of the masked values: a sequence sees the same zeros beyond its
+      // real tokens whatever the padding.
+      auto masked_v = v.masked_fill(padded_key_rows(key_mask), 0.0);  // (B, H, L, d)
+      out = out + torch::conv2d(masked_v, conv_weight_.to(v.scalar_type()), {}, 1,
+                                {conv_kernel_ / 2, 0}, 1, /*groups=*/v.size(1));
+    }
+    return out;  // (B, H, L, d)
+  }
+
+  int64_t landmarks() const { return landmarks_; }
+  int64_t iterations() const { return iterations_; }
+  int64_t conv_kernel() const { return conv_kernel_; }
+
+ private:
+  int64_t landmarks_, iterations_, conv_kernel_;
+  torch::Tensor conv_weight_;
+};
+
+}  // namespace
+
+AttentionPtr make(const AttentionConfig& config, const AttentionContext& context) {
+  return std::make_shared<NystromformerAttention>(config, context);
+}
+
+FlopCount flops(const AttentionShape& s, const AttentionBackend& instance) {
+  const auto& self = dynamic_cast<const NystromformerAttention&>(instance);
+  const double bh = static_cast<double>(s.batch * s.heads), L = static_cast<double>(s.length),
+               d = static_cast<double>(s.head_dim), m = static_cast<double>(self.landmarks());
+  // Landmark averages (the averaging matrix takes no gradient: one product backwards).
+  const double landmarks = 2 * (2 * bh * m * L * d);
+  // q k~^T, q~ k^T, kernel_3 v, kernel_1 (Z (kernel_3 v)): L m d each; q~ k~^T and Z (.): m^2 d.
+  const double products = 4 * (2 * bh * L * m * d) + 2 * (2 * bh * m * m * d);
+  // Four m x m x m products per pseudo-inverse iteration, one for Z0's norms is not counted.
+  const double pinv = static_cast<double>(self.iterations()) * 4 * (2 * bh * m * m * m);
+  // The depthwise filter is a parameter: the input gradient is one product backwards.
+  const double conv = 2 * bh * L * d * static_cast<double>(self.conv_kernel());
+  return {landmarks + products + pinv + conv, landmarks + 2 * (products + pinv) + conv};
+}
+
+torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_mask, const AttentionConfig&) {
+  return softmax_attention_reference(q, k, v, key_mask, 0.0, false);
+}
+
+}  // namespace lra::backends::nystromformer
