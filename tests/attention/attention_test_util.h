@@ -17,11 +17,14 @@
 
 namespace lra::test {
 
-// Backend `type` with m = features and the kernel where it reads them (defaults elsewhere).
+// Backend `type` with m = features and the kernel where it reads them (defaults elsewhere); m
+// also sizes the other approximations (Nystromformer's landmarks, Linformer's k).
 inline AttentionConfig attention_config(const std::string& type, int64_t features = 64,
                                         const std::string& kernel = "exp") {
   AttentionConfig c;
   c.features = features;
+  c.num_landmarks = features;
+  c.linformer_k = features;
   c.kernel = kernel;
   return with_backend(c, type);
 }

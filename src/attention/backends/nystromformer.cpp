@@ -1,7 +1,8 @@
 // nystromformer (Xiong et al. 2021, "Nyströmformer: A Nyström-Based Algorithm for Approximating
 // Self-Attention"): with q, k scaled by d^-1/4 each and m landmarks q~, k~ (segment means),
 //   out = softmax(q k~^T) pinv(softmax(q~ k~^T)) softmax(q~ k^T) v   (+ a depthwise conv of v),
-// O(L m d + m^3) per head. It approximates exact softmax attention (its reference).
+// O(L m d + m^3) per head. It approximates exact softmax attention (its reference). With
+// m >= L every real token is a landmark and the result is computed as exact softmax attention.
 //
 // Differences from the Skyformer/Nyströmformer peer code (docs/attention.md):
 // - Landmarks average each sequence's real tokens only (segment j of n real tokens covers ranks
@@ -48,6 +49,32 @@ class NystromformerAttention : public AttentionBackend {
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
+    torch::Tensor out;
+    if (landmarks_ >= q.size(2)) {
+      // Every real token is a landmark (some repeated): with the exact pinv the product is then
+      // exactly softmax attention (A pinv(A) A = A, repeats included), which is also cheaper
+      // than the m x m inverse. The peer takes the same branch at num_landmarks = seq_len.
+      out = softmax_attention_fused(q, k, v, key_mask, 0.0, false);
+    } else {
+      out = nystrom_attention(q, k, v, key_mask);
+    }
+    if (conv_kernel_ > 0) {
+      // Zero-padded convolution of the masked values: a sequence sees the same zeros beyond its
+      // real tokens whatever the padding.
+      auto masked_v = v.masked_fill(padded_key_rows(key_mask), 0.0);  // (B, H, L, d)
+      out = out + torch::conv2d(masked_v, conv_weight_.to(v.scalar_type()), {}, 1,
+                                {conv_kernel_ / 2, 0}, 1, /*groups=*/v.size(1));
+    }
+    return out;  // (B, H, L, d)
+  }
+
+  int64_t landmarks() const { return landmarks_; }
+  int64_t iterations() const { return iterations_; }
+  int64_t conv_kernel() const { return conv_kernel_; }
+
+ private:
+  torch::Tensor nystrom_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                  const torch::Tensor& v, const torch::Tensor& key_mask) {
     const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
     // No masking of q and k is needed: the averaging matrix gives pads no weight, and padded keys
     // are masked where they enter (kernel_3).
@@ -64,23 +91,10 @@ class NystromformerAttention : public AttentionBackend {
             .masked_fill(padded_key_columns(key_mask), -std::numeric_limits<float>::infinity());
     auto kernel_3 = torch::softmax(scores_3, -1);
     // Right to left: every product is O(L m d) or O(m^2 d), never L x m x m.
-    auto out = torch::matmul(
+    return torch::matmul(
         kernel_1, torch::matmul(iterative_pinv(kernel_2, iterations_), torch::matmul(kernel_3, v)));
-    if (conv_kernel_ > 0) {
-      // Zero-padded convolution of the masked values: a sequence sees the same zeros beyond its
-      // real tokens whatever the padding.
-      auto masked_v = v.masked_fill(padded_key_rows(key_mask), 0.0);  // (B, H, L, d)
-      out = out + torch::conv2d(masked_v, conv_weight_.to(v.scalar_type()), {}, 1,
-                                {conv_kernel_ / 2, 0}, 1, /*groups=*/v.size(1));
-    }
-    return out;  // (B, H, L, d)
   }
 
-  int64_t landmarks() const { return landmarks_; }
-  int64_t iterations() const { return iterations_; }
-  int64_t conv_kernel() const { return conv_kernel_; }
-
- private:
   int64_t landmarks_, iterations_, conv_kernel_;
   torch::Tensor conv_weight_;
 };
@@ -93,6 +107,13 @@ AttentionPtr make(const AttentionConfig& config, const AttentionContext& context
 
 FlopCount flops(const AttentionShape& s, const AttentionBackend& instance) {
   const auto& self = dynamic_cast<const NystromformerAttention&>(instance);
+  // The depthwise filter is a parameter: the input gradient is one product backwards.
+  const double conv = 2.0 * static_cast<double>(s.batch * s.heads * s.length * s.head_dim) *
+                      static_cast<double>(self.conv_kernel());
+  if (self.landmarks() >= s.length) {  // the exact softmax branch
+    const FlopCount exact = quadratic_attention_flops(s);
+    return {exact.forward + conv, exact.backward + conv};
+  }
   const double bh = static_cast<double>(s.batch * s.heads), L = static_cast<double>(s.length),
                d = static_cast<double>(s.head_dim), m = static_cast<double>(self.landmarks());
   // Landmark averages (the averaging matrix takes no gradient: one product backwards).
@@ -101,8 +122,6 @@ FlopCount flops(const AttentionShape& s, const AttentionBackend& instance) {
   const double products = 4 * (2 * bh * L * m * d) + 2 * (2 * bh * m * m * d);
   // Four m x m x m products per pseudo-inverse iteration, one for Z0's norms is not counted.
   const double pinv = static_cast<double>(self.iterations()) * 4 * (2 * bh * m * m * m);
-  // The depthwise filter is a parameter: the input gradient is one product backwards.
-  const double conv = 2 * bh * L * d * static_cast<double>(self.conv_kernel());
   return {landmarks + products + pinv + conv, landmarks + 2 * (products + pinv) + conv};
 }
 
