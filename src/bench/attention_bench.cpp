@@ -209,7 +209,7 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
   model.mlp_dim = o.mlp_dim;
   model.dropout = 0.0;
   model.attention_dropout = 0.0;
-  EncoderBlock block(model, attention_factory(attention_config(o, backend), execution), 1);
+  EncoderBlock block(model, attention_factory(attention_config(o, backend), execution), L, 1);
   block->to(device);
   block->eval();
   const double linear = block_linear_forward_flops(B, L, dim, dim, o.mlp_dim);

@@ -33,7 +33,7 @@ TEST(AttentionPrecision, AttentionCoreStaysFloat32UnderAutocast) {
   for (const auto& type : attention_backend_names()) {
     AttentionConfig attention;
     attention.features = 16;
-    EncoderBlock block(model, attention_factory(with_backend(attention, type)), 1);
+    EncoderBlock block(model, attention_factory(with_backend(attention, type)), 12, 1);
     auto x = torch::randn({2, 12, 16});
     auto mask = torch::ones({2, 12});
     at::autocast::set_autocast_dtype(c10::kCPU, at::kBFloat16);
