@@ -21,6 +21,18 @@ const std::vector<std::string>& dot_kernel_names() {
   return names;
 }
 
+const std::vector<std::string>& component_function_names() {
+  static const std::vector<std::string> names = {"positive", "oprf", "saderf", "trigonometric"};
+  return names;
+}
+
+const std::vector<std::string>& weight_sampler_names() {
+  static const std::vector<std::string> names = {"gaussian", "orthogonal",      "sorf",
+                                                 "qmc",      "moment_matching", "quadrature",
+                                                 "fastfood", "fastfood_learned"};
+  return names;
+}
+
 bool BackendSpec::reads_key(const std::string& key) const {
   return contains(reads, key);
 }

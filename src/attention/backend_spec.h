@@ -33,6 +33,9 @@ const BackendSpec& attention_backend(const std::string& name);
 
 // The dot-product kernels attention.kernel can name (src/attention/dot_kernels.h).
 const std::vector<std::string>& dot_kernel_names();
+// Values of attention.component and attention.weight_sampler (src/attention/weight_samplers.h).
+const std::vector<std::string>& component_function_names();
+const std::vector<std::string>& weight_sampler_names();
 
 // Markdown table of the registered backends (docs/attention.md holds it; a test keeps the two
 // equal).

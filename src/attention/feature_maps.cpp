@@ -65,6 +65,53 @@ class ExpFeatureMap : public ChunkedFeatureMap {
   double half_square_;          // s^2 / 2
 };
 
+class TrigonometricFeatureMap : public ChunkedFeatureMap {
+ public:
+  // projection: already times the input scale s; half_square: s^2 / 2.
+  TrigonometricFeatureMap(const torch::Tensor& projection, double half_square)
+      : projection_(projection.contiguous()),
+        projection_t_(projection.transpose(1, 2).contiguous()),
+        half_square_(half_square) {}
+
+  int64_t width() const override { return 2 * projection_.size(1); }
+  int64_t num_features() const override { return 2 * projection_.size(1); }
+  bool shifted() const override { return true; }
+  c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t, int64_t) const override {
+    return c10::make_intrusive<TrigonometricFeatureMap>(*this);
+  }
+
+  Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
+                 torch::Tensor& shift) const override {
+    auto angle = torch::matmul(x, projection_t_);                       // (BH, c, m)
+    auto phi = torch::cat({torch::cos(angle), torch::sin(angle)}, -1);  // (BH, c, 2m)
+    if (!key) {
+      if (!shift.defined()) shift = torch::zeros({x.size(0), x.size(1), 1}, x.options());
+      return {phi, torch::Tensor()};
+    }
+    auto log_scale = (half_square_ * x.square().sum(-1, true))
+                         .masked_fill_(pad, -std::numeric_limits<double>::infinity());  // (BH,c,1)
+    if (!shift.defined()) shift = log_scale.amax({1, 2}, true).clamp_min(kNoKeyShift);
+    phi.mul_(log_scale.sub_(shift).exp_());
+    return {phi, torch::Tensor()};
+  }
+
+  torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
+                    const torch::Tensor& dphi) const override {
+    const int64_t m = projection_.size(1);
+    auto cos_part = chunk.phi.narrow(2, 0, m), sin_part = chunk.phi.narrow(2, m, m);
+    // d cos = -sin d angle, d sin = cos d angle (the key scale rides along in both parts).
+    auto dangle = cos_part * dphi.narrow(2, m, m) - sin_part * dphi.narrow(2, 0, m);  // (BH,c,m)
+    auto dx = torch::matmul(dangle, projection_);                                     // (BH,c,d)
+    if (key) dx.add_((dphi * chunk.phi).sum(-1, true) * x * (2.0 * half_square_));    // |z|^2 / 2
+    return dx;
+  }
+
+ private:
+  torch::Tensor projection_;    // (1, m, d)
+  torch::Tensor projection_t_;  // (1, d, m)
+  double half_square_;          // s^2 / 2
+};
+
 class MaclaurinFeatureMap : public ChunkedFeatureMap {
  public:
   MaclaurinFeatureMap(const MaclaurinLayout& layout, const torch::TensorOptions& opts,
@@ -161,6 +208,12 @@ c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& 
                                                            double input_scale) {
   return c10::make_intrusive<ExpFeatureMap>(projection * input_scale, offset,
                                             0.5 * input_scale * input_scale);
+}
+
+c10::intrusive_ptr<ChunkedFeatureMap> make_trigonometric_feature_map(
+    const torch::Tensor& projection, double input_scale) {
+  return c10::make_intrusive<TrigonometricFeatureMap>(projection * input_scale,
+                                                      0.5 * input_scale * input_scale);
 }
 
 MaclaurinLayout make_maclaurin_layout(const torch::Tensor& degrees, const torch::Tensor& rademacher,

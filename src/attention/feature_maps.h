@@ -21,6 +21,15 @@ c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& 
                                                            const torch::Tensor& offset,
                                                            double input_scale);
 
+// Trigonometric features of the softmax kernel (TrigRF) of scaled rows z = s x, applied to x:
+// phi(x) = exp(|z|^2 / 2) [cos(z W^T), sin(z W^T)], 2m features (the m^-1/2 cancels).
+// projection: (1, m, d). Queries drop exp(|z|^2 / 2), a per-row constant; keys are shifted by
+// the largest |z|^2 / 2 of the real keys per (batch, head); padded keys are exactly zero.
+// The features are not positive: the attention denominator can approach 0 (it is clamped at
+// attention.eps), which is the method's known weakness.
+c10::intrusive_ptr<ChunkedFeatureMap> make_trigonometric_feature_map(
+    const torch::Tensor& projection, double input_scale);
+
 // Random Maclaurin features (SchoenbAt): phi(x) = [c0, s_i prod_{j < N_i} (w_ij . x)].
 // One matmul gives every factor of every feature; the factors are laid out factor-major with the
 // features sorted by degree, largest first: slot j holds factor j of the first count_j features

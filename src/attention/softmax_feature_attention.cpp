@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "attention/random_features.h"
+#include "attention/weight_samplers.h"
 
 namespace lra {
 
@@ -13,7 +13,7 @@ SoftmaxFeatureAttention::SoftmaxFeatureAttention(const AttentionConfig& config,
                                                  const AttentionContext& context)
     : RandomFeatureAttention(config, context),
       head_dim_(context.head_dim),
-      orthogonal_(config.orthogonal),
+      weight_sampler_(config.weight_sampler),
       chi_norms_(config.row_norm != "sqrt_d") {
   projection_ = register_buffer("projection", torch::zeros({features_, head_dim_}));
   redraw(0);
@@ -21,7 +21,7 @@ SoftmaxFeatureAttention::SoftmaxFeatureAttention(const AttentionConfig& config,
 
 void SoftmaxFeatureAttention::draw(at::Generator& gen) {
   assign_buffer(projection_,
-                gaussian_projection(features_, head_dim_, orthogonal_, chi_norms_, gen));
+                sample_weights(weight_sampler_, features_, head_dim_, chi_norms_, gen));
 }
 
 torch::Tensor SoftmaxFeatureAttention::exact_kernel(const torch::Tensor& q,
@@ -48,7 +48,8 @@ torch::Tensor SoftmaxFeatureAttention::forward(const torch::Tensor& q, const tor
   // The d^-1/4 scale goes into the map (its projection and |x|^2 term), not into two scaled
   // copies of q and k and their gradients: four fewer passes over (B, H, L, d) tensors.
   const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
-  return chunked_linear_attention(q, k, v, key_mask, exp_feature_map(q, k, key_mask, scale), eps_,
+  const FastMap in = fast_map(q, k, key_mask, scale);
+  return chunked_linear_attention(in.queries, in.keys, v, key_mask, in.map, eps_,
                                   execution_.chunk_rows);
 }
 

@@ -24,18 +24,31 @@ namespace lra::bench {
 namespace {
 
 // The kernels to measure a method with: the requested ones it computes when it reads
-// attention.kernel, else the one kernel it approximates.
+// attention.kernel, else the kernel it approximates ("" when its line names none).
 std::vector<std::string> kernels_of(const BackendSpec& spec,
                                     const std::vector<std::string>& requested) {
-  if (!spec.reads_key("kernel")) return spec.kernels;
+  if (!spec.reads_key("kernel"))
+    return spec.kernels.empty() ? std::vector<std::string>{""} : spec.kernels;
   std::vector<std::string> kernels;
   for (const auto& kernel : requested)
     if (spec.accepts_kernel(kernel)) kernels.push_back(kernel);
   return kernels;
 }
 
+// The values of `key` to measure a method with: the requested ones when it reads the key, else
+// "" (not applicable).
+std::vector<std::string> values_of(const BackendSpec& spec, const std::string& key,
+                                   const std::vector<std::string>& requested) {
+  return spec.reads_key(key) ? requested : std::vector<std::string>{""};
+}
+
+struct Variant {
+  std::string kernel, component, sampler;  // "" = the backend does not read the key
+};
+
 struct ErrorPoint {
-  std::string method, kernel;
+  std::string method;
+  Variant variant;
   int64_t features;
   MeanStd gram, attention;
 };
@@ -78,16 +91,17 @@ std::vector<torch::Tensor> checkpoint_qkv(const KernelErrorOptions& o,
   return qkv;
 }
 
-ErrorPoint measure(const KernelErrorOptions& o, const std::string& method,
-                   const std::string& kernel, int64_t m, const torch::Device& device,
+ErrorPoint measure(const KernelErrorOptions& o, const std::string& method, const Variant& variant,
+                   int64_t m, const torch::Device& device,
                    const std::vector<torch::Tensor>& fixed_qkv) {
   AttentionConfig settings;
-  settings.kernel = kernel;
+  if (!variant.kernel.empty()) settings.kernel = variant.kernel;
+  if (!variant.component.empty()) settings.component = variant.component;
+  if (!variant.sampler.empty()) settings.weight_sampler = variant.sampler;
   // m sizes every approximation: features, Nystromformer landmarks, Linformer's k.
   settings.features = m;
   settings.num_landmarks = m;
   settings.linformer_k = m;
-  settings.orthogonal = o.orthogonal;
   settings.row_norm = o.row_norm;
   const AttentionConfig config = with_backend(settings, method);
   const auto& reference = attention_implementation(method).reference;
@@ -112,7 +126,11 @@ ErrorPoint measure(const KernelErrorOptions& o, const std::string& method,
     auto exact_out = reference(qkv[0], qkv[1], qkv[2], mask, config);
     attention_errors.push_back(((out - exact_out).norm() / exact_out.norm()).item<double>());
   }
-  return {method, kernel, m, mean_std(gram_errors), mean_std(attention_errors)};
+  return {method, variant, m, mean_std(gram_errors), mean_std(attention_errors)};
+}
+
+std::string or_dash(const std::string& s) {
+  return s.empty() ? "—" : s;
 }
 
 // "—" for no values (a backend without features has no Gram error).
@@ -142,9 +160,21 @@ int run_kernel_error(const KernelErrorOptions& o) {
   std::vector<ErrorPoint> points;
   const auto fixed_qkv = o.run.empty() ? std::vector<torch::Tensor>() : checkpoint_qkv(o, device);
   for (const auto& method : o.methods) {
-    for (const auto& kernel : kernels_of(attention_backend(method), o.kernels))
-      for (int64_t m : o.features)
-        points.push_back(measure(o, method, kernel, m, device, fixed_qkv));
+    const BackendSpec& spec = attention_backend(method);
+    for (const auto& kernel : kernels_of(spec, o.kernels))
+      for (const auto& component : values_of(spec, "component", o.components))
+        for (const auto& sampler : values_of(spec, "weight_sampler", o.weight_samplers)) {
+          const Variant variant{kernel, component, sampler};
+          for (int64_t m : o.features) {
+            try {
+              points.push_back(measure(o, method, variant, m, device, fixed_qkv));
+            } catch (const std::invalid_argument& e) {  // a combination the backend rejects
+              std::cerr << "kernel-error: skipped " << method << " " << sampler << ": " << e.what()
+                        << "\n";
+              break;
+            }
+          }
+        }
   }
   if (fixed_qkv.empty())
     std::cout << "kernel-error: L=" << o.length << " head_dim=" << o.head_dim
@@ -154,27 +184,29 @@ int run_kernel_error(const KernelErrorOptions& o) {
               << ", validation example " << o.example << " (L=" << fixed_qkv[0].size(2)
               << " real tokens, heads=" << fixed_qkv[0].size(1)
               << ", head_dim=" << fixed_qkv[0].size(3) << ")";
-  std::cout << " seeds=" << o.seeds << " orthogonal=" << (o.orthogonal ? "true" : "false")
-            << " row_norm=" << o.row_norm << " device=" << o.device << "\n"
+  std::cout << " seeds=" << o.seeds << " row_norm=" << o.row_norm << " device=" << o.device << "\n"
             << "gram = ||K^ - K||_F / ||K||_F; attention = ||out - exact||_F / ||exact||_F "
                "(exact: the backend each method approximates); mean ± std over seeds\n\n";
-  std::cout << "| method | kernel | m | gram error | attention error |\n"
-            << "|---|---|---:|---|---|\n";
+  std::cout
+      << "| method | kernel | component | weight sampler | m | gram error | attention error |\n"
+      << "|---|---|---|---|---:|---|---|\n";
   for (const auto& p : points)
-    std::cout << "| " << p.method << " | " << p.kernel << " | " << p.features << " | "
-              << fmt(p.gram) << " | " << fmt(p.attention) << " |\n";
+    std::cout << "| " << p.method << " | " << or_dash(p.variant.kernel) << " | "
+              << or_dash(p.variant.component) << " | " << or_dash(p.variant.sampler) << " | "
+              << p.features << " | " << fmt(p.gram) << " | " << fmt(p.attention) << " |\n";
   if (!o.csv.empty()) {
     std::ofstream csv(o.csv);
     if (!csv) {
       std::cerr << "kernel-error: cannot write " << o.csv << "\n";
       return 1;
     }
-    csv << "method,kernel,features,seeds,length,head_dim,qk_scale,gram_error_mean,"
-           "gram_error_std,attention_error_mean,attention_error_std\n";
+    csv << "method,kernel,component,weight_sampler,features,seeds,length,head_dim,qk_scale,"
+           "gram_error_mean,gram_error_std,attention_error_mean,attention_error_std\n";
     csv << std::setprecision(10);
     for (const auto& p : points)
-      csv << p.method << "," << p.kernel << "," << p.features << "," << o.seeds << "," << o.length
-          << "," << o.head_dim << "," << o.qk_scale << "," << csv_value(p.gram.mean, p.gram) << ","
+      csv << p.method << "," << p.variant.kernel << "," << p.variant.component << ","
+          << p.variant.sampler << "," << p.features << "," << o.seeds << "," << o.length << ","
+          << o.head_dim << "," << o.qk_scale << "," << csv_value(p.gram.mean, p.gram) << ","
           << csv_value(p.gram.std, p.gram) << "," << p.attention.mean << "," << p.attention.std
           << "\n";
   }

@@ -24,7 +24,9 @@ struct KernelErrorOptions {
   int64_t head_dim = 32;
   int64_t heads = 1;
   double qk_scale = 0.5;
-  bool orthogonal = true;
+  // For backends that read them (favor: both; favor_sharp: the sampler): every combination.
+  std::vector<std::string> components{"positive"};
+  std::vector<std::string> weight_samplers{"orthogonal"};
   std::string row_norm = "chi";
   std::string device = "cpu";
   std::string csv;

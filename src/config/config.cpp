@@ -111,6 +111,10 @@ struct Walker {
           walk(kv.second, path + ".");
         else if (!kv.second.IsNull())
           errors.push_back(path + ": expected a section (a mapping of keys)");
+      } else if (path == "attention.orthogonal") {  // replaced when the samplers were added
+        errors.push_back(
+            "attention.orthogonal: replaced by attention.weight_sampler; write weight_sampler: "
+            "orthogonal for true, weight_sampler: gaussian for false");
       } else {
         std::string hint = suggestion(path, valid);
         errors.push_back(path + ": unknown key" +

@@ -42,14 +42,15 @@ struct ModelConfig {
 
 struct AttentionConfig {
   std::string type = "softmax";
-  int64_t features = 128;        // m, random features per head (skyformer: landmark columns)
-  int64_t redraw_interval = 0;   // training steps between feature redraws; 0 = never
-  std::string kernel = "exp";    // exp | inverse | logi | trigh | sqrt
-  int64_t max_degree = 20;       // SchoenbAt Maclaurin truncation
-  bool causal = false;           // SchoenbAt: the official prefix-sum form
-  bool orthogonal = true;        // FAVOR+/FAVOR#: orthogonal blocks
-  std::string row_norm = "chi";  // FAVOR+/FAVOR#: chi | sqrt_d
-  double eps = 1e-6;             // guard added to linear-attention denominators
+  int64_t features = 128;                     // m, random features per head (skyformer: columns)
+  int64_t redraw_interval = 0;                // training steps between feature redraws; 0 = never
+  std::string kernel = "exp";                 // exp | inverse | logi | trigh | sqrt
+  int64_t max_degree = 20;                    // SchoenbAt Maclaurin truncation
+  bool causal = false;                        // SchoenbAt: the official prefix-sum form
+  std::string component = "positive";         // favor: positive | oprf | saderf | trigonometric
+  std::string weight_sampler = "orthogonal";  // favor/favor_sharp: how the rows omega are drawn
+  std::string row_norm = "chi";               // FAVOR+/FAVOR#: chi | sqrt_d
+  double eps = 1e-6;                          // guard added to linear-attention denominators
   int64_t num_landmarks = 128;   // Nystromformer: segment-mean landmarks
   int64_t pinv_iterations = 6;   // Nystromformer/Skyformer: iterative pseudo-inverse steps
   int64_t conv_kernel = 0;       // Nystromformer: depthwise conv on v along L; 0 = off

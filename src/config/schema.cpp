@@ -236,8 +236,18 @@ void add_attention_fields(Fields& f, AttentionConfig& a) {
                          "Query i attends to keys j <= i only (SchoenbAt's official prefix-sum "
                          "aggregation)." +
                              read_by("causal")));
-  f.push_back(bool_field("attention.orthogonal", &a.orthogonal,
-                         "Orthogonal blocks of random directions." + read_by("orthogonal")));
+  f.push_back(choice_field(
+      "attention.component", &a.component, component_function_names(),
+      "Random-feature component function for the softmax kernel: positive (PosRF, FAVOR+), "
+      "oprf (FAVOR++, data-optimal positive), saderf (OPRF after SADERF's diagonal rescaling), "
+      "trigonometric (cos/sin of the projections)." +
+          read_by("component")));
+  f.push_back(choice_field(
+      "attention.weight_sampler", &a.weight_sampler, weight_sampler_names(),
+      "How the random directions are drawn: gaussian (i.i.d.), orthogonal (ORF), sorf, qmc "
+      "(scrambled Sobol), moment_matching, quadrature (Gauss-Hermite), fastfood, "
+      "fastfood_learned (FastFood factors trained with the model; favor only)." +
+          read_by("weight_sampler")));
   f.push_back(choice_field(
       "attention.row_norm", &a.row_norm, {"chi", "sqrt_d"},
       "Lengths of the random directions: chi-distributed, or all sqrt(d)." + read_by("row_norm")));

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "config/schema.h"
 #include "util/format.h"
 
 namespace lra {
@@ -35,7 +36,39 @@ std::string task_of(const std::string& column_label) {
   return column_label.substr(0, column_label.find(' '));
 }
 
+// The default text of attention.<key>, "" for an unknown key.
+std::string default_of(const std::string& path) {
+  static const std::map<std::string, std::string> defaults = [] {
+    std::map<std::string, std::string> values;
+    Config config;
+    for (const auto& field : config_schema(config)) values[field.path] = field.text();
+    return values;
+  }();
+  const auto it = defaults.find(path);
+  return it == defaults.end() ? std::string() : it->second;
+}
+
 }  // namespace
+
+int backend_match(const std::string& backend_spec,
+                  const std::map<std::string, std::string>& attention) {
+  std::istringstream words(backend_spec);
+  std::string type, setting;
+  words >> type;
+  const auto value_of = [&](const std::string& path) {
+    const auto it = attention.find(path);
+    return it == attention.end() ? default_of(path) : it->second;
+  };
+  if (value_of("attention.type") != type) return -1;
+  int matched = 0;
+  while (words >> setting) {
+    const auto eq = setting.find('=');
+    if (eq == std::string::npos) return -1;
+    if (value_of("attention." + setting.substr(0, eq)) != setting.substr(eq + 1)) return -1;
+    ++matched;
+  }
+  return matched;
+}
 
 std::vector<PublishedResult> read_published_results(const std::string& path) {
   std::ifstream in(path);
@@ -96,7 +129,15 @@ std::string paper_comparison_markdown(const ResultTable& table,
   out += "\n" + rule + "\n";
   std::set<std::string> sources;
   for (const auto& row : table.rows) {
-    const auto backend = theirs.find(table.row_backend.at(row));
+    auto attention = table.row_attention.count(row) ? table.row_attention.at(row)
+                                                    : std::map<std::string, std::string>{};
+    attention.emplace("attention.type", table.row_backend.at(row));
+    auto backend = theirs.end();
+    int best = -1;
+    for (auto it = theirs.begin(); it != theirs.end(); ++it) {
+      const int score = backend_match(it->first, attention);
+      if (score > best) best = score, backend = it;
+    }
     if (backend == theirs.end()) continue;
     out += "| " + row + " (" + backend->second.begin()->second.method + ") |";
     for (const auto& column : table.columns) {

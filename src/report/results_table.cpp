@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "attention/backend_spec.h"
 #include "config/tasks.h"
 #include "util/format.h"
 
@@ -46,10 +47,21 @@ std::vector<std::string> find_row_keys(const std::vector<RunSummary>& runs) {
   return keys;
 }
 
+// Whether the run's backend reads attention key `key` (true for other keys and for backends
+// this build does not know): softmax rows of a grid over favor's settings show no favor keys.
+bool shown_for(const RunSummary& run, const std::string& key) {
+  const std::string prefix = "attention.";
+  if (key.rfind(prefix, 0) != 0) return true;
+  const std::string type = run.get("attention.type");
+  const auto& names = attention_backend_names();
+  if (std::find(names.begin(), names.end(), type) == names.end()) return true;
+  return attention_backend(type).reads_key(key.substr(prefix.size()));
+}
+
 std::string row_label(const RunSummary& run, const std::vector<std::string>& row_keys) {
   std::string label = run.get(row_keys[0]);
   for (size_t i = 1; i < row_keys.size(); ++i)
-    label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
+    if (shown_for(run, row_keys[i])) label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
   return label;
 }
 
@@ -136,6 +148,8 @@ ResultTable aggregate_runs(const std::vector<RunSummary>& runs) {
       t.rows.push_back(row);
       t.row_backend[row] = run.get("attention.type");
       for (const auto& key : t.row_keys) t.row_values[row][key] = run.get(key);
+      for (const auto& [key, value] : run.config)
+        if (key.rfind("attention.", 0) == 0) t.row_attention[row][key] = value;
     }
     groups[row][run.task_label()].push_back(&run);
     columns.insert(run.task_label());

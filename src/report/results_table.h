@@ -30,6 +30,8 @@ struct ResultTable {
   std::map<std::string, std::map<std::string, ResultCell>> cells;  // [row][column]
   std::map<std::string, std::string> row_backend;                  // row label -> attention.type
   std::map<std::string, std::map<std::string, std::string>> row_values;  // row -> key -> value
+  // row -> every attention.* setting of its first run ("attention.component" -> "oprf").
+  std::map<std::string, std::map<std::string, std::string>> row_attention;
 
   const ResultCell* cell(const std::string& row, const std::string& column) const;
   // Mean over columns of the per-task means; empty when a column has no completed run.

@@ -54,7 +54,13 @@ void register_kernel_error(CLI::App& app, lra::bench::KernelErrorOptions& o, int
   cmd->add_option("--qk-scale", o.qk_scale, "Standard deviation of the random q and k entries")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--orthogonal", o.orthogonal, "FAVOR+/FAVOR#: orthogonal blocks")
+  cmd->add_option("--components", o.components,
+                  "favor: component functions to cross with the samplers")
+      ->check(CLI::IsMember(lra::component_function_names()))
+      ->capture_default_str();
+  cmd->add_option("--weight-samplers", o.weight_samplers,
+                  "favor, favor_sharp: weight samplers (rows of W)")
+      ->check(CLI::IsMember(lra::weight_sampler_names()))
       ->capture_default_str();
   cmd->add_option("--row-norm", o.row_norm, "FAVOR+/FAVOR#: chi | sqrt_d")
       ->check(CLI::IsMember({"chi", "sqrt_d"}))
@@ -105,9 +111,10 @@ void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int
   cmd->add_option("--kernel", o.kernel, "kernelized / schoenbat kernel")
       ->check(CLI::IsMember(lra::dot_kernel_names()))
       ->capture_default_str();
-  cmd->add_option("--config", o.config,
-                  "Take the other attention and model settings (redraw, orthogonal, max_degree, "
-                  "pooling...) from this config; the flags above still set the shape");
+  cmd->add_option(
+      "--config", o.config,
+      "Take the other attention and model settings (redraw, weight_sampler, max_degree, "
+      "pooling...) from this config; the flags above still set the shape");
   cmd->add_option("--warmup", o.warmup, "Untimed runs per case")->capture_default_str();
   cmd->add_option("--repeats", o.repeats, "Timed runs per case (fewer when over the time cap)")
       ->check(CLI::PositiveNumber)

@@ -162,7 +162,7 @@ TEST(FavorSharpFeatures, LowerVarianceThanFavor) {
   std::vector<double> mse;
   for (const std::string type : {"favor", "favor_sharp"}) {
     auto config = attention_config(type, 8);
-    config.orthogonal = false;
+    config.weight_sampler = "gaussian";
     auto rf = test::as_random_feature(make_backend(config, 8, 9, 1));
     auto s = gram_over_draws(*rf, in, 400);
     mse.push_back((s.mse / s.exact.pow(2)).mean().item<double>());

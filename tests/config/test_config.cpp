@@ -43,6 +43,15 @@ TEST(Config, UnknownKeyNamesPathAndSuggestion) {
             "train: a key must be a plain name, not a list or mapping");
 }
 
+// A key that was replaced says by what, in the config file and as an override.
+TEST(Config, ReplacedKeyNamesItsSuccessor) {
+  const std::string expected =
+      "attention.orthogonal: replaced by attention.weight_sampler; write weight_sampler: "
+      "orthogonal for true, weight_sampler: gaussian for false";
+  EXPECT_EQ(error_of("attention:\n  type: favor\n  orthogonal: false\n"), expected);
+  EXPECT_EQ(error_of("attention:\n  type: favor\n", {"attention.orthogonal=false"}), expected);
+}
+
 TEST(Config, WrongTypeAndRangeNameTheExpectation) {
   EXPECT_EQ(error_of("train:\n  lr: fast\n"), "train.lr: expected a number in (0, 10], got 'fast'");
   EXPECT_EQ(error_of("model:\n  layers: 0\n"), "model.layers: expected an integer >= 1, got '0'");

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include "../data/data_test_util.h"
 #include "report/published_results.h"
@@ -157,6 +159,19 @@ TEST(PublishedResults, ComparisonWithDifferences) {
              "paper,method,backend,task,accuracy,source\np,T,softmax,listops,high,s\n");
   expect_error([&] { lra::read_published_results(dir / "bad.csv"); },
                {"bad.csv:2", "'high' is not a number"});
+}
+
+// A published setup names a type and the settings it needs; a row missing a key has its default.
+TEST(PublishedResults, SetupsMatchByTypeAndSettings) {
+  const std::map<std::string, std::string> oprf{{"attention.type", "favor"},
+                                                {"attention.component", "oprf"},
+                                                {"attention.weight_sampler", "sorf"}};
+  const std::map<std::string, std::string> plain{{"attention.type", "favor"}};
+  EXPECT_EQ(lra::backend_match("favor", oprf), 0);
+  EXPECT_EQ(lra::backend_match("favor component=oprf weight_sampler=sorf", oprf), 2);
+  EXPECT_EQ(lra::backend_match("favor component=oprf weight_sampler=sorf", plain), -1);
+  EXPECT_EQ(lra::backend_match("favor component=positive weight_sampler=orthogonal", plain), 2);
+  EXPECT_EQ(lra::backend_match("softmax", oprf), -1);
 }
 
 TEST(PublishedResults, ShippedFileParses) {

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -159,6 +161,33 @@ TEST_P(BackendTraining, AboveMajorityBaseline) {
 INSTANTIATE_TEST_SUITE_P(AllBackends, BackendTraining,
                          ::testing::ValuesIn(lra::attention_backend_names()),
                          [](const auto& info) { return info.param; });
+
+// favor's component functions and samplers that change how it trains (data-dependent
+// parameters, non-positive features, learned factors) also learn it.
+class FavorMatrixTraining : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(FavorMatrixTraining, AboveMajorityBaseline) {
+  const auto& [component, sampler] = GetParam();
+  auto config = easy_config("favor_" + component + "_" + sampler, 300);
+  config.attention.type = "favor";
+  config.attention.features = 32;
+  config.attention.component = component;
+  config.attention.weight_sampler = sampler;
+  auto outcome = lra::run_training(config, {false});
+  ASSERT_TRUE(outcome.ok) << outcome.error;
+  auto report = read_json(outcome.report_path);
+  const double acc = report["test"]["accuracy"], baseline = report["baseline_test_accuracy"];
+  EXPECT_GT(acc, baseline + 0.15) << component << "/" << sampler << ": test accuracy " << acc
+                                  << " vs baseline " << baseline;
+}
+
+INSTANTIATE_TEST_SUITE_P(Settings, FavorMatrixTraining,
+                         ::testing::Values(std::pair{"oprf", "qmc"}, std::pair{"saderf", "sorf"},
+                                           std::pair{"trigonometric", "gaussian"},
+                                           std::pair{"positive", "fastfood_learned"}),
+                         [](const auto& info) {
+                           return info.param.first + "_" + info.param.second;
+                         });
 
 TEST(TrainingCli, SigtermStopsAfterTheStepWithACheckpointAndAnInterruptedReport) {
   lra::test::TempDir dir;

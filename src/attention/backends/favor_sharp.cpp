@@ -11,13 +11,15 @@
 // falls back to when a (batch, head) pair has no real token (statistics all zero).
 // Parameters are computed per (batch element, head) without gradient: the estimator is unbiased
 // for any valid parameters, they only set its variance, and eigh's backward is ill-conditioned
-// at repeated eigenvalues. Drawn rows w are orthogonal with chi norms, as in favor.
+// at repeated eigenvalues. Rows w come from attention.weight_sampler, as in favor.
 #include <cmath>
+#include <stdexcept>
 
 #include <torch/torch.h>
 
 #include "attention/exact_softmax.h"
 #include "attention/feature_maps.h"
+#include "attention/feature_parameters.h"
 #include "attention/registry.h"
 #include "attention/softmax_feature_attention.h"
 
@@ -30,28 +32,6 @@ struct SderfParameters {
   torch::Tensor log_d;       // (B, H): log D = sum_l log(1 - 4 a_l) / 4
 };
 
-// The eigenvalue formula of the optimal A (the minimiser over a < 1/8 of
-// log(1 - 4a) - log(1 - 8a) / 2 + 2 l (1 - 4a) / (1 - 8a)).
-torch::Tensor sderf_optimal_a(const torch::Tensor& l) {
-  return (1.0 - 2.0 * l - torch::sqrt((2.0 * l + 1.0).pow(2) + 8.0 * l)) / 16.0;
-}
-
-// Mean over (query, key) pairs of (x_i + y_j)(x_i + y_j)^T over real tokens.
-// x, y: (B, H, L, d); mask: (B, L) -> (B, H, d, d), in x's dtype. The sums over L run in the
-// input precision (they only set the variance-optimal parameters; the estimator stays unbiased
-// for any of them), only the d x d results go to float64.
-torch::Tensor pair_second_moment(const torch::Tensor& x, const torch::Tensor& y,
-                                 const torch::Tensor& mask) {
-  auto w = mask.to(x.dtype()).unsqueeze(1).unsqueeze(-1);     // (B, 1, L, 1)
-  auto n = w.sum(2, true).clamp_min(1.0);                     // (B, 1, 1, 1)
-  auto m1 = torch::matmul((x * w).transpose(-2, -1), x) / n;  // (B, H, d, d)
-  auto m2 = torch::matmul((y * w).transpose(-2, -1), y) / n;  // (B, H, d, d)
-  auto mu_x = (x * w).sum(2) / n.squeeze(-1);                 // (B, H, d)
-  auto mu_y = (y * w).sum(2) / n.squeeze(-1);                 // (B, H, d)
-  auto cross = mu_x.unsqueeze(-1) * mu_y.unsqueeze(-2);       // (B, H, d, d)
-  return m1 + m2 + cross + cross.transpose(-2, -1);
-}
-
 // The parameters for inputs x s, y s: the second moment is quadratic, so s^2 times x and y's.
 SderfParameters sderf_parameters(const torch::Tensor& x, const torch::Tensor& y,
                                  const torch::Tensor& mask, double scale,
@@ -61,7 +41,7 @@ SderfParameters sderf_parameters(const torch::Tensor& x, const torch::Tensor& y,
                 (scale * scale);  // (B, H, d, d)
   moment = 0.5 * (moment + moment.transpose(-2, -1));
   auto [eigenvalues, eigenvectors] = torch::linalg_eigh(moment);  // (B, H, d), (B, H, d, d)
-  auto a = sderf_optimal_a(eigenvalues.clamp_min(0.0));           // (B, H, d), all <= 0
+  auto a = gerf_optimal_a(eigenvalues.clamp_min(0.0));            // (B, H, d), all <= 0
   auto w = omega.to(moment.options());                            // (m, d)
   auto rotated = torch::matmul(w, eigenvectors);                  // (B, H, m, d): U^T w per row
   SderfParameters p;
@@ -75,7 +55,14 @@ SderfParameters sderf_parameters(const torch::Tensor& x, const torch::Tensor& y,
 class FavorSharpAttention : public SoftmaxFeatureAttention {
  public:
   FavorSharpAttention(const AttentionConfig& config, const AttentionContext& context)
-      : SoftmaxFeatureAttention(config, context) {}
+      : SoftmaxFeatureAttention(config, context) {
+    // Its rows are rotated by each call's eigenvectors; trained factors would need autograd
+    // through that rotation, which the fast path does not carry.
+    if (config.weight_sampler == "fastfood_learned")
+      throw std::invalid_argument(
+          "attention.weight_sampler: favor_sharp draws its rows, it does not train them; pick a "
+          "sampler other than fastfood_learned (or attention.type: favor)");
+  }
 
   Features features(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& key_mask,
                     bool stabilized) override {
@@ -94,17 +81,15 @@ class FavorSharpAttention : public SoftmaxFeatureAttention {
     return exp_features(log_q, log_k, key_mask, stabilized);
   }
 
-  c10::intrusive_ptr<ChunkedFeatureMap> exp_feature_map(const torch::Tensor& q,
-                                                        const torch::Tensor& k,
-                                                        const torch::Tensor& key_mask,
-                                                        double scale) override {
+  FastMap fast_map(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& key_mask,
+                   double scale) override {
     const SderfParameters p = parameters(q, k, key_mask, scale);
     const int64_t BH = q.size(0) * q.size(1);
     auto proj = p.projection.to(q.dtype()).reshape({BH, features_, head_dim_});  // (BH, m, d)
     auto offset = (p.log_d.unsqueeze(-1) + p.omega_quad)
                       .to(q.dtype())
                       .reshape({BH, 1, features_});  // (BH, 1, m): log D + w^T A w
-    return make_exp_feature_map(proj, offset, scale);
+    return {q, k, make_exp_feature_map(proj, offset, scale)};
   }
 
   void freeze_data_dependent_parameters(bool freeze) override {
