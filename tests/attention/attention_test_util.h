@@ -93,4 +93,32 @@ inline double relative_error(const torch::Tensor& estimate, const torch::Tensor&
   return ((estimate - exact).norm() / exact.norm()).item<double>();
 }
 
+// The feature Gram matrix phi(q)^T phi(k) of batch 0, head 0 over `draws` seeded redraws.
+struct GramDraws {
+  torch::Tensor mean;    // (L, L) mean of phi(q_i).phi(k_j) over draws
+  torch::Tensor stderr;  // (L, L) standard error of that mean
+  torch::Tensor mse;     // (L, L) mean squared error against the exact kernel
+  torch::Tensor exact;   // (L, L)
+};
+
+inline GramDraws gram_over_draws(RandomFeatureAttention& rf, const test::Inputs& in,
+                                 int64_t draws) {
+  torch::NoGradGuard no_grad;
+  auto exact = rf.exact_kernel(in.q, in.k)[0][0];
+  auto sum = torch::zeros_like(exact), sum_sq = torch::zeros_like(exact);
+  auto sq_err = torch::zeros_like(exact);
+  for (int64_t r = 0; r < draws; ++r) {
+    rf.redraw(r);
+    auto phi = rf.features(in.q, in.k, in.mask, /*stabilized=*/false);
+    auto g = torch::matmul(phi.query, phi.key.transpose(-2, -1))[0][0];  // (L, L)
+    sum += g;
+    sum_sq += g * g;
+    sq_err += (g - exact).pow(2);
+  }
+  const double n = static_cast<double>(draws);
+  auto mean = sum / n;
+  auto var = (sum_sq / n - mean * mean) * (n / (n - 1));
+  return {mean, torch::sqrt(var.clamp_min(0) / n), sq_err / n, exact};
+}
+
 }  // namespace lra::test

@@ -19,37 +19,11 @@ using test::attention_config;
 using test::make_backend;
 using test::random_inputs;
 
-struct GramDraws {
-  torch::Tensor mean;    // (L, L) mean of phi(q_i).phi(k_j) over draws
-  torch::Tensor stderr;  // (L, L) standard error of that mean
-  torch::Tensor mse;     // (L, L) mean squared error against the exact kernel
-  torch::Tensor exact;   // (L, L)
-};
-
-GramDraws gram_over_draws(RandomFeatureAttention& rf, const test::Inputs& in, int64_t draws) {
-  torch::NoGradGuard no_grad;
-  auto exact = rf.exact_kernel(in.q, in.k)[0][0];
-  auto sum = torch::zeros_like(exact), sum_sq = torch::zeros_like(exact);
-  auto sq_err = torch::zeros_like(exact);
-  for (int64_t r = 0; r < draws; ++r) {
-    rf.redraw(r);
-    auto phi = rf.features(in.q, in.k, in.mask, /*stabilized=*/false);
-    auto g = torch::matmul(phi.query, phi.key.transpose(-2, -1))[0][0];  // (L, L)
-    sum += g;
-    sum_sq += g * g;
-    sq_err += (g - exact).pow(2);
-  }
-  const double n = static_cast<double>(draws);
-  auto mean = sum / n;
-  auto var = (sum_sq / n - mean * mean) * (n / (n - 1));
-  return {mean, torch::sqrt(var.clamp_min(0) / n), sq_err / n, exact};
-}
-
 void expect_unbiased(const std::string& type, const std::string& kernel, int64_t m, int64_t draws,
                      double scale) {
   auto rf = test::as_random_feature(make_backend(attention_config(type, m, kernel), 8, 17, 1));
   auto in = random_inputs(1, 1, 5, 8, 101, 0, scale);
-  auto s = gram_over_draws(*rf, in, draws);
+  auto s = test::gram_over_draws(*rf, in, draws);
   // 5 standard errors per entry (25 entries): a false alarm has probability ~1e-5, and the
   // draws are seeded, so the outcome is fixed.
   auto z = ((s.mean - s.exact).abs() / (s.stderr + 1e-12 * s.exact)).max().item<double>();
@@ -164,7 +138,7 @@ TEST(FavorSharpFeatures, LowerVarianceThanFavor) {
     auto config = attention_config(type, 8);
     config.weight_sampler = "gaussian";
     auto rf = test::as_random_feature(make_backend(config, 8, 9, 1));
-    auto s = gram_over_draws(*rf, in, 400);
+    auto s = test::gram_over_draws(*rf, in, 400);
     mse.push_back((s.mse / s.exact.pow(2)).mean().item<double>());
   }
   std::cout << "[ measured ] relative MSE favor " << mse[0] << " favor_sharp " << mse[1] << "\n";

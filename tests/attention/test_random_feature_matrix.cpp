@@ -94,27 +94,6 @@ TEST(WeightSamplers, FastfoodWeightsCarryGradients) {
 
 // ---- components: unbiasedness, closed forms, variance --------------------------------------
 
-struct GramDraws {
-  torch::Tensor mean, stderr, exact;  // (L, L)
-};
-
-GramDraws gram_over_draws(RandomFeatureAttention& rf, const test::Inputs& in, int64_t draws) {
-  torch::NoGradGuard no_grad;
-  auto exact = rf.exact_kernel(in.q, in.k)[0][0];
-  auto sum = torch::zeros_like(exact), sum_sq = torch::zeros_like(exact);
-  for (int64_t r = 0; r < draws; ++r) {
-    rf.redraw(r);
-    auto phi = rf.features(in.q, in.k, in.mask, /*stabilized=*/false);
-    auto g = torch::matmul(phi.query, phi.key.transpose(-2, -1))[0][0];  // (L, L)
-    sum += g;
-    sum_sq += g * g;
-  }
-  const double n = static_cast<double>(draws);
-  auto mean = sum / n;
-  auto var = (sum_sq / n - mean * mean) * (n / (n - 1));
-  return {mean, torch::sqrt(var.clamp_min(0) / n), exact};
-}
-
 // With i.i.d. Gaussian rows every component is an unbiased estimate of exp(x.y): the mean over
 // 3000 seeded draws is within 5 standard errors of the exact kernel at every (i, j).
 TEST(FavorComponents, UnbiasedWithGaussianRows) {
@@ -122,7 +101,7 @@ TEST(FavorComponents, UnbiasedWithGaussianRows) {
   for (const auto& component : component_function_names()) {
     auto rf = test::as_random_feature(
         test::make_backend(favor_config(component, "gaussian", 8), 8, 17, 1));
-    auto s = gram_over_draws(*rf, in, 3000);
+    auto s = test::gram_over_draws(*rf, in, 3000);
     auto z = ((s.mean - s.exact).abs() / (s.stderr + 1e-12 * s.exact)).max().item<double>();
     EXPECT_LT(z, 5.0) << component;
     EXPECT_LT((s.stderr / s.exact).max().item<double>(), 0.05) << component;
@@ -136,7 +115,7 @@ TEST(FavorComponents, UnbiasedSamplers) {
   for (const std::string sampler : {"orthogonal", "qmc"}) {
     auto rf =
         test::as_random_feature(test::make_backend(favor_config("positive", sampler, 8), 8, 19, 1));
-    auto s = gram_over_draws(*rf, in, 3000);
+    auto s = test::gram_over_draws(*rf, in, 3000);
     auto z = ((s.mean - s.exact).abs() / (s.stderr + 1e-12 * s.exact)).max().item<double>();
     EXPECT_LT(z, 5.0) << sampler;
   }
@@ -218,7 +197,7 @@ TEST(FavorComponents, OptimalParametersReduceVariance) {
   for (const std::string component : {"positive", "oprf", "saderf"}) {
     auto rf = test::as_random_feature(
         test::make_backend(favor_config(component, "gaussian", 8), 8, 29, 1));
-    auto s = gram_over_draws(*rf, in, 1000);
+    auto s = test::gram_over_draws(*rf, in, 1000);
     mse.push_back((s.stderr.pow(2) * 1000 / s.exact.pow(2)).mean().item<double>());
   }
   std::cout << "[ measured ] relative variance positive " << mse[0] << " oprf " << mse[1]
