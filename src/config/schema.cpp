@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -458,6 +459,17 @@ std::vector<std::string> cross_field_errors(const Config& c) {
   if (c.name.empty() || c.name.find('/') != std::string::npos || c.name == "." || c.name == "..")
     fail("name: '" + c.name + "' must be a non-empty folder name without '/'");
   return e;
+}
+
+std::string default_text(const std::string& path) {
+  static const std::map<std::string, std::string> defaults = [] {
+    std::map<std::string, std::string> values;
+    Config config;
+    for (const auto& field : config_schema(config)) values[field.path] = field.text();
+    return values;
+  }();
+  const auto it = defaults.find(path);
+  return it == defaults.end() ? std::string() : it->second;
 }
 
 }  // namespace lra

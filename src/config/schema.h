@@ -25,6 +25,8 @@ struct ConfigField {
 };
 
 std::vector<ConfigField> config_schema(Config& config);
+// The default value of the key at `path` as its YAML text ("" for a path that is not a key).
+std::string default_text(const std::string& path);
 
 // Cross-field rules (heads divide dim, lengths fit, ...); one message per broken rule.
 std::vector<std::string> cross_field_errors(const Config& config);

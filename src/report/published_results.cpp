@@ -36,18 +36,6 @@ std::string task_of(const std::string& column_label) {
   return column_label.substr(0, column_label.find(' '));
 }
 
-// The default text of attention.<key>, "" for an unknown key.
-std::string default_of(const std::string& path) {
-  static const std::map<std::string, std::string> defaults = [] {
-    std::map<std::string, std::string> values;
-    Config config;
-    for (const auto& field : config_schema(config)) values[field.path] = field.text();
-    return values;
-  }();
-  const auto it = defaults.find(path);
-  return it == defaults.end() ? std::string() : it->second;
-}
-
 }  // namespace
 
 int backend_match(const std::string& backend_spec,
@@ -57,7 +45,7 @@ int backend_match(const std::string& backend_spec,
   words >> type;
   const auto value_of = [&](const std::string& path) {
     const auto it = attention.find(path);
-    return it == attention.end() ? default_of(path) : it->second;
+    return it == attention.end() ? default_text(path) : it->second;
   };
   if (value_of("attention.type") != type) return -1;
   int matched = 0;

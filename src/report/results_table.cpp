@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "attention/backend_spec.h"
+#include "config/schema.h"
 #include "config/tasks.h"
 #include "util/format.h"
 
@@ -47,15 +48,17 @@ std::vector<std::string> find_row_keys(const std::vector<RunSummary>& runs) {
   return keys;
 }
 
-// Whether the run's backend reads attention key `key` (true for other keys and for backends
-// this build does not know): softmax rows of a grid over favor's settings show no favor keys.
+// Whether a row key belongs in the run's label: other keys always; attention keys when the run's
+// backend reads them (softmax rows of a grid over favor's settings show no favor keys) and they
+// differ from their default (favor at its defaults is "favor", OPRF-SORF names both settings).
 bool shown_for(const RunSummary& run, const std::string& key) {
   const std::string prefix = "attention.";
   if (key.rfind(prefix, 0) != 0) return true;
   const std::string type = run.get("attention.type");
   const auto& names = attention_backend_names();
   if (std::find(names.begin(), names.end(), type) == names.end()) return true;
-  return attention_backend(type).reads_key(key.substr(prefix.size()));
+  return attention_backend(type).reads_key(key.substr(prefix.size())) &&
+         run.get(key) != default_text(key);
 }
 
 std::string row_label(const RunSummary& run, const std::vector<std::string>& row_keys) {
