@@ -58,7 +58,8 @@ wall=$(( $(date +%s) - start ))
 {
   cat "$OUT/results.md"
   echo
-  echo "Grid wall time: $((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on" \
+  echo "Wall time of this invocation (runs already completed are skipped, not rerun):" \
+    "$((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on" \
     "$(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)."
 } > "$HERE/results_cpu.md"
 PY=${PY:-/usr/bin/python3}  # Debian's python3, where python3-matplotlib installs
