@@ -132,7 +132,9 @@ std::string paper_comparison_markdown(const ResultTable& table,
       const auto it = backend->second.find(task_of(column));
       const ResultCell* cell = table.cell(row, column);
       const bool have_ours = cell && cell->accuracy.n > 0;
-      std::string text = have_ours ? fixed(100.0 * cell->accuracy.mean, 2) : "missing";
+      // "missing": runs of this task did not complete; "—": this row has no runs of the task.
+      std::string text = have_ours ? fixed(100.0 * cell->accuracy.mean, 2)
+                                   : (cell && cell->expected > 0 ? "missing" : "—");
       if (it == backend->second.end()) {
         text += " / —";
       } else {
