@@ -23,8 +23,8 @@ class EncoderBlockImpl : public torch::nn::Module {
   // attention: builds this block's attention from its place in the model (heads, head_dim,
   // attention dropout, seed).
   // max_length: the longest sequence the block sees (AttentionContext::max_length).
-  EncoderBlockImpl(const ModelConfig& model, const AttentionFactory& attention,
-                   int64_t max_length, uint64_t seed);
+  EncoderBlockImpl(const ModelConfig& model, const AttentionFactory& attention, int64_t max_length,
+                   uint64_t seed);
   // x: (B, L, dim), mask: (B, L) float (1 = token). Returns (B, L, dim).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
   AttentionBackend& attention() { return *attention_; }
