@@ -167,12 +167,12 @@ class FavorAttention : public SoftmaxFeatureAttention {
   // undefined (positive) -> (B, H, L, m).
   torch::Tensor log_features(const torch::Tensor& x, const torch::Tensor& w,
                              const torch::Tensor& a) const {
-    auto log_phi = torch::matmul(x, w.t()) - 0.5 * x.pow(2).sum(-1, true) -
-                   0.5 * std::log(static_cast<double>(features_));
-    if (!a.defined()) return log_phi;
+    auto projection = torch::matmul(x, w.t());  // (B, H, L, m): w.x
+    auto rest = -0.5 * x.pow(2).sum(-1, true) - 0.5 * std::log(static_cast<double>(features_));
+    if (!a.defined()) return projection + rest;
     auto a4 = a.unsqueeze(-1).unsqueeze(-1);  // (B, H, 1, 1)
     auto b = torch::sqrt(1.0 - 4.0 * a4).to(x.dtype());
-    return log_phi + (b - 1.0) * torch::matmul(x, w.t()) + gerf_offset(a4, w).to(x.dtype());
+    return b * projection + rest + gerf_offset(a4, w).to(x.dtype());
   }
 
   // x, y: (B, H, L, d), w: (m, d) -> (B, H, L, 2m) each; padded keys zero. stabilized drops
