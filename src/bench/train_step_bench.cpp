@@ -2,7 +2,6 @@
 // clipping, AdamW, redraws) for a few steps per backend, so the throughput includes the data
 // path exactly as a real run has it. Validation and test are cut to one batch to keep the runs
 // short; the trainer's own timing (after its warm-up steps, synchronized on CUDA) is reported.
-#include <dirent.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include "data/dataset.h"
 #include "train/device.h"
 #include "train/trainer.h"
+#include "util/file_tree.h"
 #include "util/format.h"
 
 namespace lra::bench {
@@ -32,19 +32,6 @@ Split first_rows(const Split& split, int64_t n) {
   if (split.tokens2.defined()) s.tokens2 = split.tokens2.narrow(0, 0, n);
   s.labels = split.labels.narrow(0, 0, n);
   return s;
-}
-
-// Deletes the files of a scratch run folder and the folder (no std::filesystem::remove_all: it
-// crashes in processes linked with this LibTorch).
-void remove_scratch(const std::string& dir) {
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != "..") std::remove((dir + "/" + name).c_str());
-    }
-    closedir(d);
-  }
-  rmdir(dir.c_str());
 }
 
 }  // namespace
@@ -80,12 +67,12 @@ int run_train_step_bench(const TrainStepOptions& o) {
     try {
       r = train(config, data, device, scratch, /*show_progress=*/false);
     } catch (const std::exception& e) {
-      remove_scratch(scratch);
+      remove_tree(scratch);
       std::cerr << "lra_bench train-step: " << backend << ": " << e.what() << "\n";
       table << "| " << backend << " | failed | | | | | |\n";
       continue;
     }
-    remove_scratch(scratch);
+    remove_tree(scratch);
     const auto& t = r.train;
     std::cerr << backend << ": " << fixed(t.samples_per_s, 1) << " samples/s, "
               << fixed(t.ms_per_step_median, 1) << " ms/step\n";

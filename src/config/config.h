@@ -19,11 +19,22 @@ struct SyntheticListOpsConfig {
   double leaf_prob = 0.75;
 };
 
+// The built-in Pathfinder / Path-X generator (tasks pathfinder and pathx, source: synthetic).
+struct SyntheticPathfinderConfig {
+  std::string difficulty = "curv_contour_length_14";  // curv_baseline | ..._9 | ..._14
+  int64_t resolution = 0;   // 0 = the task's (pathfinder 32, pathx 128); or 32 | 64 | 128
+  int64_t images = 200000;  // split 80/10/10 as the release
+  int64_t seed = 0;         // the data set's own seed: model seeds share one cached set
+  std::string params;       // generator overrides, "key=value key=value" (lra_prepare --help)
+  std::string cache_dir = "data/generated";
+};
+
 struct DataConfig {
   std::string source = "synthetic";  // synthetic | files
   std::string dir;                   // prepared data folder (source: files)
   int64_t max_length = 2000;         // every sequence is padded to this many tokens
   SyntheticListOpsConfig synthetic;
+  SyntheticPathfinderConfig pathfinder;
 };
 
 struct ModelConfig {

@@ -159,7 +159,8 @@ void add_run_fields(Fields& f, Config& c) {
 
 void add_data_fields(Fields& f, DataConfig& d) {
   f.push_back(choice_field("data.source", &d.source, {"synthetic", "files"},
-                           "synthetic = the built-in seeded ListOps generator; files = a folder "
+                           "synthetic = a built-in seeded generator (ListOps; Pathfinder and "
+                           "Path-X, cached under data.pathfinder.cache_dir); files = a folder "
                            "written by lra_prepare."));
   f.push_back(string_field("data.dir", &d.dir, "Prepared data folder (data.source: files)."));
   f.push_back(int_field("data.max_length", &d.max_length, 1, kMaxInt,
@@ -180,6 +181,25 @@ void add_data_fields(Fields& f, DataConfig& d) {
       int_field("data.synthetic.max_args", &s.max_args, 2, 64, "Most arguments per operator."));
   f.push_back(float_field("data.synthetic.leaf_prob", &s.leaf_prob, 0.0, 1.0, true,
                           "Probability that a node above max_depth is a leaf."));
+  SyntheticPathfinderConfig& p = d.pathfinder;
+  f.push_back(choice_field("data.pathfinder.difficulty", &p.difficulty,
+                           {"curv_baseline", "curv_contour_length_9", "curv_contour_length_14"},
+                           "Generated Pathfinder/Path-X set: target contour length 6, 9 or 14 "
+                           "paddles (LRA uses 14)."));
+  f.push_back(int_field("data.pathfinder.resolution", &p.resolution, 0, 128,
+                        "Preset 32, 64 or 128; 0 = the task's (pathfinder 32, pathx 128)."));
+  f.push_back(int_field("data.pathfinder.images", &p.images, 10, kMaxInt,
+                        "Images generated, split 80/10/10 (the release has 200,000)."));
+  f.push_back(int_field("data.pathfinder.seed", &p.seed, 0, kMaxInt,
+                        "Seed of the generated set (independent of seed, so runs with other "
+                        "model seeds share one cached set)."));
+  f.push_back(string_field("data.pathfinder.params", &p.params,
+                           "Generator overrides, space-separated key=value (e.g. "
+                           "\"continuity=1.8 distractors=8\"); lra_prepare pathfinder --help "
+                           "lists the keys."));
+  f.push_back(string_field("data.pathfinder.cache_dir", &p.cache_dir,
+                           "Where generated sets are kept, one folder per setting; a second run "
+                           "with the same settings reuses its folder."));
 }
 
 void add_model_fields(Fields& f, ModelConfig& m) {
@@ -434,10 +454,23 @@ std::vector<std::string> cross_field_errors(const Config& c) {
          std::to_string(qkv) + " (model.qkv_dim, or model.dim when it is 0); pick heads so that " +
          "the width / heads is an integer");
   const auto& s = c.data.synthetic;
-  if (c.data.source == "synthetic" && c.task != "listops")
-    fail("data.source: synthetic data exists only for task listops; for " + c.task +
-         " prepare files with lra_prepare and set data.source: files and data.dir");
-  if (c.data.source == "synthetic") {
+  const bool pathfinder_task = c.task == "pathfinder" || c.task == "pathx";
+  if (c.data.source == "synthetic" && c.task != "listops" && !pathfinder_task)
+    fail("data.source: synthetic data exists for tasks listops, pathfinder and pathx; for " +
+         c.task + " prepare files with lra_prepare and set data.source: files and data.dir");
+  if (c.data.source == "synthetic" && pathfinder_task) {
+    const int64_t r = c.data.pathfinder.resolution;
+    const int64_t side = r ? r : c.task == "pathx" ? 128 : 32;
+    if (r != 0 && r != 32 && r != 64 && r != 128)
+      fail("data.pathfinder.resolution: " + std::to_string(r) +
+           " has no preset; use 0 (the task's), 32, 64 or 128");
+    else if (c.data.pathfinder.params.find("window=") == std::string::npos &&
+             c.data.max_length > side * side)
+      fail("data.max_length: " + std::to_string(c.data.max_length) + " is longer than the " +
+           std::to_string(side) + "x" + std::to_string(side) + " images (" +
+           std::to_string(side * side) + " pixels); set it to " + std::to_string(side * side));
+  }
+  if (c.data.source == "synthetic" && c.task == "listops") {
     if (s.min_length + 1 >= s.max_length)
       fail("data.synthetic.min_length: " + std::to_string(s.min_length) +
            " leaves no length strictly between it and data.synthetic.max_length " +

@@ -5,7 +5,9 @@
 #include <torch/torch.h>
 
 #include "data/listops.h"
+#include "data/pathfinder_set.h"
 #include "data/prepared.h"
+#include "util/log.h"
 #include "util/rng.h"
 
 namespace lra {
@@ -71,17 +73,37 @@ torch::Tensor pad_tokens(const std::vector<std::vector<uint8_t>>& sequences, int
   return out;
 }
 
+namespace {
+
+// The cached generated set of a synthetic pathfinder / pathx config, generated on first use.
+std::string generated_pathfinder_dir(const Config& config) {
+  int last_tenth = -1;
+  raw::Progress progress = [&](const std::string& stage, int64_t done, int64_t total) {
+    const int tenth = static_cast<int>(10 * done / total);
+    if (tenth == last_tenth) return;
+    last_tenth = tenth;
+    log::info(log::format("%s: %lld/%lld images", stage.c_str(), static_cast<long long>(done),
+                          static_cast<long long>(total)));
+  };
+  return pathfinder::cached_set(config, progress);
+}
+
+}  // namespace
+
 TaskData load_task_data(const Config& config) {
-  if (config.data.source == "synthetic") return synthetic_listops(config);
-  TaskData data = load_prepared(config.data.dir);
+  if (config.data.source == "synthetic" && config.task == "listops")
+    return synthetic_listops(config);
+  const std::string dir =
+      config.data.source == "synthetic" ? generated_pathfinder_dir(config) : config.data.dir;
+  TaskData data = load_prepared(dir);
   if (data.task != config.task)
-    throw std::invalid_argument("task: the config says " + config.task + " but " + config.data.dir +
-                                " holds " + data.task + " data; set task: " + data.task +
+    throw std::invalid_argument("task: the config says " + config.task + " but " + dir + " holds " +
+                                data.task + " data; set task: " + data.task +
                                 " or point data.dir at a " + config.task + " folder");
   if (config.data.max_length > data.max_length)
     throw std::invalid_argument("data.max_length: " + std::to_string(config.data.max_length) +
                                 " is longer than the prepared " + std::to_string(data.max_length) +
-                                " of " + config.data.dir +
+                                " of " + dir +
                                 "; lower it or prepare again with a longer --max-length");
   if (config.data.max_length < data.max_length) truncate_sequences(data, config.data.max_length);
   return data;

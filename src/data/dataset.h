@@ -32,7 +32,8 @@ struct TaskData {
   Split train, val, test;
 };
 
-// Builds the splits the config asks for (synthetic ListOps now; prepared files later).
+// Builds the splits the config asks for: generated (ListOps in memory; Pathfinder and Path-X
+// through their cached prepared folder) or read from data.dir.
 TaskData load_task_data(const Config& config);
 
 // Pads variable-length token lists into an (N, max_length) uint8 matrix; throws if one is longer.

@@ -186,21 +186,14 @@ std::string dtype_name(torch::ScalarType dtype) {
   }
 }
 
-void write(const std::string& path, const torch::Tensor& array) {
-  if (!little_endian_host()) fail(path, "writing .npy needs a little-endian host");
-  if (!array.defined()) fail(path, "cannot write an undefined tensor");
-  const std::string descr = descr_for(array.scalar_type());
-  if (descr.empty())
-    fail(path, "cannot write dtype " + dtype_name(array.scalar_type()) +
-                   " (uint8, int16, int32, int64 only)");
-  if (array.dim() != 1 && array.dim() != 2)
-    fail(path, "cannot write a " + std::to_string(array.dim()) + "-D array (1-D or 2-D only)");
-  const torch::Tensor data = array.to(torch::kCPU).contiguous();
+namespace {
 
-  std::string shape = "(" + std::to_string(data.size(0)) + ",";
-  if (data.dim() == 2) shape += " " + std::to_string(data.size(1));
-  shape += ")";
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+// Magic, version, header length and the dict, padded so that the data starts 64-aligned.
+std::string header_bytes(const std::string& descr, const std::vector<int64_t>& shape) {
+  std::string dims = "(" + std::to_string(shape[0]) + ",";
+  if (shape.size() == 2) dims += " " + std::to_string(shape[1]);
+  dims += ")";
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + dims + ", }";
   // Version 1.0 stores the header length in 2 bytes; 2.0 in 4 (only for huge headers).
   const bool v1 = dict.size() + kAlign < 65535;
   const size_t prefix = kMagicSize + 2 + (v1 ? 2 : 4);
@@ -214,8 +207,26 @@ void write(const std::string& path, const torch::Tensor& array) {
   const uint32_t len = static_cast<uint32_t>(dict.size());
   for (size_t i = 0; i < (v1 ? 2u : 4u); ++i)
     head.push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
-  head += dict;
+  return head + dict;
+}
 
+std::string checked_descr(const std::string& path, torch::ScalarType dtype) {
+  if (!little_endian_host()) fail(path, "writing .npy needs a little-endian host");
+  const std::string descr = descr_for(dtype);
+  if (descr.empty())
+    fail(path, "cannot write dtype " + dtype_name(dtype) + " (uint8, int16, int32, int64 only)");
+  return descr;
+}
+
+}  // namespace
+
+void write(const std::string& path, const torch::Tensor& array) {
+  if (!array.defined()) fail(path, "cannot write an undefined tensor");
+  const std::string descr = checked_descr(path, array.scalar_type());
+  if (array.dim() != 1 && array.dim() != 2)
+    fail(path, "cannot write a " + std::to_string(array.dim()) + "-D array (1-D or 2-D only)");
+  const torch::Tensor data = array.to(torch::kCPU).contiguous();
+  const std::string head = header_bytes(descr, data.sizes().vec());
   write_path_atomic(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) fail(path, "cannot open for writing: " + std::string(std::strerror(errno)));
@@ -225,6 +236,52 @@ void write(const std::string& path, const torch::Tensor& array) {
     out.flush();
     if (!out) fail(path, "write failed (disk full?)");
   });
+}
+
+RowWriter::RowWriter(std::string path, torch::ScalarType dtype, int64_t rows, int64_t cols)
+    : path_(std::move(path)),
+      tmp_(atomic_temp_name(path_)),
+      dtype_(dtype),
+      rows_(rows),
+      cols_(cols) {
+  const std::string descr = checked_descr(path_, dtype);
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  if (!out_) fail(path_, "cannot open for writing: " + std::string(std::strerror(errno)));
+  const std::string head = header_bytes(descr, {rows, cols});
+  out_.write(head.data(), static_cast<std::streamsize>(head.size()));
+}
+
+RowWriter::~RowWriter() {
+  if (!closed_) {
+    out_.close();
+    std::error_code ec;
+    std::filesystem::remove(tmp_, ec);
+  }
+}
+
+void RowWriter::append(const torch::Tensor& block) {
+  if (block.dim() != 2 || block.size(1) != cols_ || written_ + block.size(0) > rows_)
+    fail(path_, "row block of shape " + shape_string(block.sizes().vec()) + " does not fit " +
+                    std::to_string(rows_) + "x" + std::to_string(cols_) + " after " +
+                    std::to_string(written_) + " rows");
+  const torch::Tensor data = block.to(torch::kCPU, dtype_).contiguous();
+  out_.write(static_cast<const char*>(data.data_ptr()),
+             static_cast<std::streamsize>(data.numel() * data.element_size()));
+  if (!out_) fail(path_, "write failed (disk full?)");
+  written_ += block.size(0);
+}
+
+void RowWriter::close() {
+  if (written_ != rows_)
+    fail(path_,
+         "closed after " + std::to_string(written_) + " of " + std::to_string(rows_) + " rows");
+  out_.flush();
+  out_.close();
+  if (!out_) fail(path_, "write failed (disk full?)");
+  std::error_code ec;
+  std::filesystem::rename(tmp_, path_, ec);
+  if (ec) fail(path_, "cannot rename the finished file into place: " + ec.message());
+  closed_ = true;
 }
 
 Header read_header(const std::string& path) {

@@ -2,6 +2,7 @@
 // the container of the prepared data, so that a Python user opens any array with np.load.
 #pragma once
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,26 @@ struct Header {
 // Writes a contiguous CPU tensor of uint8/int16/int32/int64 with 1 or 2 dimensions, atomically
 // (temporary file + rename). Throws std::runtime_error naming `path` otherwise.
 void write(const std::string& path, const torch::Tensor& array);
+
+// Streams a (rows, cols) array block by block, for data too large to hold at once: a temporary
+// beside `path` that close() renames into place once every row is written; destroyed unclosed
+// (an error, an interruption), it removes the temporary and leaves `path` as it was.
+class RowWriter {
+ public:
+  RowWriter(std::string path, torch::ScalarType dtype, int64_t rows, int64_t cols);
+  ~RowWriter();
+  RowWriter(const RowWriter&) = delete;
+  RowWriter& operator=(const RowWriter&) = delete;
+  void append(const torch::Tensor& block);  // (r, cols) of any integer type, converted
+  void close();
+
+ private:
+  std::string path_, tmp_;
+  torch::ScalarType dtype_;
+  int64_t rows_, cols_, written_ = 0;
+  std::ofstream out_;
+  bool closed_ = false;
+};
 
 // Parses and checks the header (magic, version, dict, dtype, order, shape, file size).
 Header read_header(const std::string& path);

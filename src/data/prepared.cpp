@@ -160,22 +160,55 @@ T get(const json& j, const std::string& key, const std::string& where, const std
 
 }  // namespace
 
+namespace {
+
+// meta.json: the caller's fields, then the ones computed from the data (which always win).
+void write_meta(const std::string& dir, json meta, const std::string& task, int64_t vocab_size,
+                int64_t num_classes, int64_t max_length, torch::ScalarType dtype,
+                const json& splits) {
+  meta["format"] = kPreparedFormat;
+  meta["format_version"] = kPreparedVersion;
+  meta["task"] = task;
+  meta["vocab_size"] = vocab_size;
+  meta["pad_id"] = 0;
+  meta["num_classes"] = num_classes;
+  meta["max_length"] = max_length;
+  meta["token_dtype"] = npy::dtype_name(dtype);
+  meta["splits"] = splits;
+  if (!meta.contains("variant")) meta["variant"] = json::object();
+  if (!meta.contains("notes")) meta["notes"] = json::array();
+  if (!meta.contains("sources")) meta["sources"] = json::array();
+  if (!meta.contains("tool")) meta["tool"] = "lra::write_prepared";
+  if (!meta.contains("tool_version"))
+    meta["tool_version"] =
+        std::string("lra_train ") + build_info::kVersion + " (git " + build_info::kGitCommit + ")";
+  write_file_atomic((fs::path(dir) / "meta.json").string(), meta.dump(2) + "\n");
+}
+
+// Creates `dir` and removes the meta.json of an earlier write: meta.json marks a complete
+// folder, so it goes first and comes back last.
+void start_folder(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(dir + ": cannot create folder: " + ec.message());
+  fs::remove(fs::path(dir) / "meta.json", ec);
+}
+
+}  // namespace
+
 void write_prepared(const std::string& dir, const TaskData& data, const json& meta_extra) {
   const std::string where = "write_prepared(" + dir + ")";
   if (!is_task(data.task)) throw std::invalid_argument(where + ": unknown task " + data.task);
   if (data.vocab_size <= 0 || data.num_classes <= 0 || data.max_length <= 0)
     throw std::invalid_argument(where + ": vocab_size, num_classes and max_length must be > 0");
   const bool retrieval = data.task == "retrieval";
+  start_folder(dir);
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(dir + ": cannot create folder: " + ec.message());
-  // meta.json marks a complete folder: it goes first and comes back last.
-  fs::remove(fs::path(dir) / "meta.json", ec);
   if (!retrieval)  // a retrieval folder prepared here before must not leave its second documents
     for (const char* name : kSplitNames)
       for (const char* what : {"tokens2", "lengths2"}) fs::remove(file_of(dir, name, what), ec);
 
-  json meta = meta_extra.is_object() ? meta_extra : json::object();
+  const json meta = meta_extra.is_object() ? meta_extra : json::object();
   const torch::ScalarType dtype = token_dtype_for(data.vocab_size);
   json splits = json::object();
   for (int s = 0; s < 3; ++s) {
@@ -216,23 +249,69 @@ void write_prepared(const std::string& dir, const TaskData& data, const json& me
     }
     splits[name] = entry;
   }
-  meta["format"] = kPreparedFormat;
-  meta["format_version"] = kPreparedVersion;
-  meta["task"] = data.task;
-  meta["vocab_size"] = data.vocab_size;
-  meta["pad_id"] = 0;
-  meta["num_classes"] = data.num_classes;
-  meta["max_length"] = data.max_length;
-  meta["token_dtype"] = npy::dtype_name(dtype);
-  meta["splits"] = splits;
-  if (!meta.contains("variant")) meta["variant"] = json::object();
-  if (!meta.contains("notes")) meta["notes"] = json::array();
-  if (!meta.contains("sources")) meta["sources"] = json::array();
-  if (!meta.contains("tool")) meta["tool"] = "lra::write_prepared";
-  if (!meta.contains("tool_version"))
-    meta["tool_version"] =
-        std::string("lra_train ") + build_info::kVersion + " (git " + build_info::kGitCommit + ")";
-  write_file_atomic((fs::path(dir) / "meta.json").string(), meta.dump(2) + "\n");
+  write_meta(dir, meta, data.task, data.vocab_size, data.num_classes, data.max_length, dtype,
+             splits);
+}
+
+PreparedStreamWriter::PreparedStreamWriter(std::string dir, std::string task, int64_t vocab_size,
+                                           int64_t num_classes, int64_t max_length)
+    : dir_(std::move(dir)),
+      task_(std::move(task)),
+      vocab_size_(vocab_size),
+      num_classes_(num_classes),
+      max_length_(max_length),
+      splits_(json::object()) {
+  if (!is_task(task_) || task_ == "retrieval")
+    throw std::invalid_argument("PreparedStreamWriter(" + dir_ + "): task " + task_ +
+                                " cannot be streamed");
+  start_folder(dir_);
+}
+
+PreparedStreamWriter::~PreparedStreamWriter() = default;
+
+void PreparedStreamWriter::begin_split(const std::string& name, int64_t rows) {
+  if (rows <= 0) throw std::invalid_argument(dir_ + " split " + name + ": empty split");
+  split_ = name, rows_ = rows;
+  tokens_ = std::make_unique<npy::RowWriter>(file_of(dir_, name, "tokens"),
+                                             token_dtype_for(vocab_size_), rows, max_length_);
+  labels_.clear(), lengths_.clear();
+}
+
+void PreparedStreamWriter::append(const torch::Tensor& tokens, const torch::Tensor& labels) {
+  const std::string at = dir_ + " split " + split_;
+  auto t = tokens.to(torch::kCPU).contiguous();                 // (r, L)
+  auto l = labels.to(torch::kCPU, torch::kInt64).contiguous();  // (r,)
+  if (t.dim() != 2 || t.size(1) != max_length_ || l.dim() != 1 || l.size(0) != t.size(0))
+    throw std::invalid_argument(at + ": blocks must be (r, " + std::to_string(max_length_) +
+                                ") tokens and (r,) labels");
+  check_labels(l, num_classes_, at, "");
+  auto len = scan(t, vocab_size_, at, "");  // (r,) int32
+  tokens_->append(t);
+  labels_.push_back(l), lengths_.push_back(len);
+}
+
+void PreparedStreamWriter::end_split() {
+  tokens_->close();
+  tokens_.reset();
+  auto labels = torch::cat(labels_), lengths = torch::cat(lengths_);  // (N,), (N,)
+  if (labels.size(0) != rows_)
+    throw std::logic_error(dir_ + " split " + split_ + ": row count mismatch");
+  npy::write(file_of(dir_, split_, "labels"), labels);
+  npy::write(file_of(dir_, split_, "lengths"), lengths);
+  splits_[split_] = {{"count", rows_},
+                     {"tokens", split_ + ".tokens.npy"},
+                     {"labels", split_ + ".labels.npy"},
+                     {"lengths", split_ + ".lengths.npy"},
+                     {"class_counts", class_counts(labels, num_classes_)},
+                     {"mean_length", lengths.to(torch::kFloat64).mean().item<double>()}};
+}
+
+void PreparedStreamWriter::finish(const json& meta_extra) {
+  for (const char* name : kSplitNames)
+    if (!splits_.contains(name))
+      throw std::logic_error(dir_ + ": split " + std::string(name) + " was never written");
+  write_meta(dir_, meta_extra.is_object() ? meta_extra : json::object(), task_, vocab_size_,
+             num_classes_, max_length_, token_dtype_for(vocab_size_), splits_);
 }
 
 json read_prepared_meta(const std::string& dir) {

@@ -2,7 +2,9 @@
 // <split>.tokens.npy (N, L), <split>.tokens2.npy (retrieval), <split>.labels.npy (N,) int64 and
 // <split>.lengths.npy (N,) int32. Written by lra_prepare and data_scripts/convert_peer_pickles.py.
 #pragma once
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +20,31 @@ constexpr int kPreparedVersion = 1;
 // to 256 ids, int16 up to 32768, else int32). `meta_extra` adds fields (variant, sources, notes,
 // tool, ...) to meta.json; the fields computed from `data` always win.
 void write_prepared(const std::string& dir, const TaskData& data, const nlohmann::json& meta_extra);
+
+namespace npy {
+class RowWriter;
+}
+
+// Writes the same folder as write_prepared split by split, for data too large to hold at once
+// (a generated Path-X set): tokens stream to disk block by block, only labels and lengths stay
+// in memory. Calls: per split begin_split, append..., end_split; then finish (meta.json).
+class PreparedStreamWriter {
+ public:
+  PreparedStreamWriter(std::string dir, std::string task, int64_t vocab_size, int64_t num_classes,
+                       int64_t max_length);
+  ~PreparedStreamWriter();
+  void begin_split(const std::string& name, int64_t rows);
+  void append(const torch::Tensor& tokens, const torch::Tensor& labels);  // (r, L), (r,)
+  void end_split();
+  void finish(const nlohmann::json& meta_extra);
+
+ private:
+  std::string dir_, task_, split_;
+  int64_t vocab_size_, num_classes_, max_length_, rows_ = 0;
+  nlohmann::json splits_;
+  std::unique_ptr<npy::RowWriter> tokens_;
+  std::vector<torch::Tensor> labels_, lengths_;
+};
 
 // Reads and validates a prepared folder: any missing file, malformed array, disagreement with
 // meta.json, empty split, label outside [0, num_classes) or token id >= vocab_size throws

@@ -1,7 +1,8 @@
 // lra_bench: measurements of the attention backends outside training, one subcommand each
 // (src/bench/): attention (time, memory, FLOPs and achieved rate per backend and length),
 // train-step (end-to-end training throughput per backend through the trainer) and kernel-error
-// (approximation error against the exact attention). This file only parses arguments.
+// (approximation error against the exact attention), pathfinder (the data generator's speed and
+// statistics). This file only parses arguments.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "attention/backend_spec.h"
 #include "bench/attention_bench.h"
 #include "bench/kernel_error_bench.h"
+#include "bench/pathfinder_bench.h"
 
 namespace {
 
@@ -159,6 +161,24 @@ void register_train_step(CLI::App& app, lra::bench::TrainStepOptions& o, int& ex
   cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_train_step_bench(o); });
 }
 
+void register_pathfinder(CLI::App& app, lra::bench::PathfinderBenchOptions& o, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "pathfinder", "Speed and statistics of the built-in Pathfinder / Path-X generator");
+  cmd->add_option("--resolutions", o.resolutions, "Presets (32, 64, 128)")
+      ->check(CLI::IsMember({32, 64, 128}))
+      ->capture_default_str();
+  cmd->add_option("--difficulties", o.difficulties, "Difficulties")->capture_default_str();
+  cmd->add_option("--images", o.images, "Images per case")
+      ->check(CLI::Range(int64_t{8}, int64_t{10000000}))
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "Threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Generator seed")->capture_default_str();
+  cmd->add_option("--grid", o.grid_dir, "Write pathfinder_samples_<resolution>.png here");
+  cmd->add_option("--json", o.json, "Write the results as JSON to this file");
+  cmd->add_option("--markdown", o.markdown, "Write the table to this file");
+  cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_pathfinder_bench(o); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,6 +191,8 @@ int main(int argc, char** argv) {
   register_kernel_error(app, kernel_error, exit_code);
   register_attention(app, attention, exit_code);
   register_train_step(app, train_step, exit_code);
+  lra::bench::PathfinderBenchOptions pathfinder;
+  register_pathfinder(app, pathfinder, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,27 +2,37 @@
 // format that lra_train reads (docs/data.md), one subcommand per task.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
 #include "data/npy.h"
+#include "data/pathfinder_set.h"
 #include "data/prepared.h"
 #include "data/raw/aan_tsv.h"
 #include "data/raw/image.h"
 #include "data/raw/imdb.h"
 #include "data/raw/listops_tsv.h"
 #include "data/raw/pathfinder.h"
+#include "util/file_tree.h"
+#include "util/signals.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+void on_stop_signal(int) {
+  g_stop = true;
+}
 
 // A bar redrawn in place on a terminal; on a pipe or file, one line per 25% or 30 s.
 class ProgressPrinter {
@@ -124,6 +134,51 @@ void print_summary(const lra::TaskData& d, const std::string& out, double read_s
               human_bytes(static_cast<double>(bytes)).c_str(), read_s, write_s, read_s + write_s);
 }
 
+// Command-line flags of the generator, applied over the preset they select.
+struct GenerateFlags {
+  bool on = false;
+  int resolution = 0;  // 0 = the subcommand's (pathfinder 32, pathx 128)
+  int64_t images = 200000;
+  std::vector<std::string> params;
+  std::string raw_out;
+  int64_t batch_size = 1000;
+  int threads = 0;
+};
+
+int generate_set(const std::string& task, const lra::raw::PathfinderOptions& pf,
+                 const GenerateFlags& g, const std::string& out, bool quiet,
+                 lra::raw::Progress progress) {
+  lra::pathfinder::SetOptions o;
+  o.task = task;
+  o.resolution = g.resolution ? g.resolution : task == "pathx" ? 128 : 32;
+  o.difficulty = pf.difficulty;
+  o.params = lra::pathfinder::preset(o.resolution, pf.difficulty);
+  for (const auto& kv : g.params) lra::pathfinder::set_param(o.params, kv);
+  o.images = g.images;
+  o.seed = pf.seed;
+  o.pixel_offset = pf.pixel_offset;
+  o.threads = g.threads;
+  o.raw_dir = g.raw_out;
+  o.batch_size = g.batch_size;
+  const auto t0 = Clock::now();
+  lra::pathfinder::write_set(o, out, progress, &g_stop);
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!quiet) {
+    std::printf(
+        "\n%s: %lld generated %dx%d images (%s, seed %llu) in %.1f s, %.0f images/s on "
+        "%d threads\n  output: %s (%s)\n",
+        task.c_str(), static_cast<long long>(o.images), o.params.window, o.params.window,
+        o.difficulty.c_str(), static_cast<unsigned long long>(o.seed), s,
+        static_cast<double>(o.images) / s,
+        o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency()),
+        out.c_str(), human_bytes(static_cast<double>(lra::tree_bytes(out))).c_str());
+    if (!o.raw_dir.empty())
+      std::printf("  raw layout: %s/%s (imgs/<batch>/sample_<i>.png, metadata/<batch>.npy)\n",
+                  o.raw_dir.c_str(), o.difficulty.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,8 +193,10 @@ int main(int argc, char** argv) {
   std::string image_format = "cifar";
   lra::raw::PathfinderOptions pathfinder, pathx;
 
-  auto common = [&](CLI::App* sub, const std::string& input_help) {
-    sub->add_option("--input,-i", input, input_help)->required();
+  GenerateFlags gen;
+  auto common = [&](CLI::App* sub, const std::string& input_help, bool input_required = true) {
+    auto* in = sub->add_option("--input,-i", input, input_help);
+    if (input_required) in->required();
     sub->add_option("--out,-o", out, "output folder (created; files in it are replaced)")
         ->required();
     sub->add_flag("--quiet,-q", quiet, "no progress output");
@@ -183,18 +240,43 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   auto pf_options = [&](CLI::App* sub, lra::raw::PathfinderOptions& o, const std::string& what) {
-    common(sub, what + "/ (the folder with the difficulty folders) or one difficulty folder");
+    common(sub, what + "/ (the folder with the difficulty folders) or one difficulty folder",
+           false);
+    sub->add_flag("--generate,-g", gen.on,
+                  "generate the set with the built-in generator instead of reading --input "
+                  "(no download; docs/pathfinder_generator.md)");
+    sub->add_option("--images,-n", gen.images, "--generate: images (split 80/10/10)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sub->add_option("--resolution", gen.resolution,
+                    "--generate: preset 32, 64 or 128 (default: pathfinder 32, pathx 128)")
+        ->check(CLI::IsMember({32, 64, 128}));
+    sub->add_option("--param,-p", gen.params,
+                    "--generate: override a preset parameter, key=value (repeatable; lists "
+                    "comma separated). Keys (defaults of the 32 hard preset):\n" +
+                        lra::pathfinder::param_help());
+    sub->add_option("--raw-out", gen.raw_out,
+                    "--generate: also write the release layout <dir>/<difficulty>/imgs/<batch>/"
+                    "sample_<i>.png + metadata/<batch>.npy");
+    sub->add_option("--batch-size", gen.batch_size, "--generate --raw-out: images per batch")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sub->add_option("--threads,-j", gen.threads, "--generate: threads (0 = all cores)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     sub->add_option("--difficulty", o.difficulty,
                     "curv_baseline | curv_contour_length_9 | curv_contour_length_14")
         ->capture_default_str();
     sub->add_option("--pixel-offset", o.pixel_offset, "0 (peers) or 1")
         ->check(CLI::Range(0, 1))
         ->capture_default_str();
-    sub->add_option("--seed", o.seed, "seed of the 80/10/10 split")->capture_default_str();
+    sub->add_option("--seed", o.seed, "seed of the 80/10/10 split (--generate: and of the images)")
+        ->capture_default_str();
   };
-  auto* c_pf = app.add_subcommand("pathfinder", "Pathfinder (32x32) PNG tree");
+  auto* c_pf =
+      app.add_subcommand("pathfinder", "Pathfinder (32x32) from the PNG tree, or --generate");
   pf_options(c_pf, pathfinder, "lra_release/pathfinder32");
-  auto* c_px = app.add_subcommand("pathx", "Path-X (128x128) PNG tree");
+  auto* c_px = app.add_subcommand("pathx", "Path-X (128x128) from the PNG tree, or --generate");
   pf_options(c_px, pathx, "lra_release/pathfinder128");
 
   CLI11_PARSE(app, argc, argv);
@@ -205,9 +287,15 @@ int main(int argc, char** argv) {
     lra::raw::Progress progress = [&](const std::string& s, int64_t d, int64_t t) {
       printer(s, d, t);
     };
+    const std::string cmd = app.get_subcommands().front()->get_name();
+    const bool pf_task = cmd == "pathfinder" || cmd == "pathx";
+    if (pf_task && gen.on) {
+      lra::handle_stop_signals(on_stop_signal);
+      return generate_set(cmd, cmd == "pathx" ? pathx : pathfinder, gen, out, quiet, progress);
+    }
+    if (input.empty()) throw std::invalid_argument("--input is required (or --generate)");
     const auto t0 = Clock::now();
     lra::raw::Prepared p;
-    const std::string cmd = app.get_subcommands().front()->get_name();
     if (cmd == "listops")
       p = lra::raw::prepare_listops(input, listops, progress);
     else if (cmd == "text")
