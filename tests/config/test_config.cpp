@@ -81,6 +81,17 @@ TEST(Config, CrossFieldRules) {
             std::string::npos);
   EXPECT_NE(error_of("train:\n  steps: 10\n  warmup: 20\n").find("train.warmup"),
             std::string::npos);
+  // Generated Pathfinder: the sequence cannot be longer than the image, and only 32/64/128.
+  EXPECT_NE(error_of("task: pathfinder\ndata:\n  max_length: 2000\n")
+                .find("data.max_length: 2000 is longer than the 32x32 images"),
+            std::string::npos);
+  EXPECT_NE(error_of("task: pathx\ndata:\n  max_length: 1024\n  pathfinder:\n    resolution: 48\n")
+                .find("data.pathfinder.resolution: 48 has no preset"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("task: text\ndata:\n  max_length: 100\n").find("listops, pathfinder and pathx"),
+      std::string::npos);
+  EXPECT_EQ(error_of("task: pathx\ndata:\n  max_length: 16384\n"), "");
 }
 
 TEST(Config, BadOverrides) {
