@@ -26,6 +26,7 @@
 #include "model/transformer.h"
 #include "train/device.h"
 #include "train/system_info.h"
+#include "train/utilisation.h"
 #include "util/format.h"
 
 namespace lra::bench {
@@ -110,18 +111,10 @@ double time_ms(const std::function<void()>& fn, const torch::Device& device) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// GFLOP/s of an (n x n) by (n x n) float32 matmul: what this machine's BLAS reaches on large,
-// well-shaped products, the yardstick for the attention rates.
-double matmul_gflops(const torch::Device& device, int64_t n = 2048, int repeats = 7) {
-  auto opts = torch::TensorOptions().device(device);
-  auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
-  auto c = torch::empty({n, n}, opts);
-  std::vector<double> ms;
-  for (int i = 0; i < repeats + 1; ++i) {
-    const double t = time_ms([&] { torch::matmul_out(c, a, b); }, device);
-    if (i > 0) ms.push_back(t);
-  }
-  return 2.0 * std::pow(static_cast<double>(n), 3) / (summarize(ms).median * 1e-3) / 1e9;
+// GFLOP/s of a large float32 matmul: what this machine's BLAS reaches on well-shaped products,
+// the yardstick for the attention rates.
+double matmul_gflops(const torch::Device& device) {
+  return measure_matmul_gflops(device, 2048, 7);
 }
 
 struct Case {

@@ -46,7 +46,11 @@ json result_json(const TrainResult& r) {
             {"ms_per_step_median", t.ms_per_step_median},
             {"ms_per_step_p90", t.ms_per_step_p90},
             {"measured_steps", t.measured_steps},
-            {"warmup_steps_excluded", t.warmup_steps}}},
+            {"warmup_steps_excluded", t.warmup_steps},
+            {"model_gflop_per_step", t.model_gflop_per_step},
+            {"achieved_gflops", t.achieved_gflops},
+            {"matmul_gflops", t.matmul_gflops},
+            {"utilisation", t.utilisation}}},
           {"eval_throughput", {{"samples_per_s", r.eval_samples_per_s}}},
           {"peak_memory", {{"mib", r.peak_memory_mib}, {"kind", r.peak_memory_kind}}}};
 }

@@ -22,6 +22,7 @@
 #include "train/schedule.h"
 #include "train/stop_signal.h"
 #include "train/system_info.h"
+#include "train/utilisation.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
 #include "util/rng.h"
@@ -174,6 +175,10 @@ class TrainLoop {
   TrainState state_;
   NamedTensors best_state_;
   int64_t first_timed_step_ = 0;  // earlier steps of this process are left out of the timing
+  double step_flops_ = 0.0;       // matmul FLOPs of one step (forward + backward)
+  double matmul_gflops_ = 0.0;    // this device's large-matmul rate, measured at the start
+  double window_seconds_ = 0.0;   // time of the steps in the current metrics.jsonl interval
+  int64_t window_steps_ = 0;
 };
 
 void TrainLoop::build_model() {
@@ -253,6 +258,8 @@ void TrainLoop::train_step(int64_t step) {
     timing.samples += s.count;
     timing.real_tokens += s.real_tokens;
   }
+  window_seconds_ += seconds;
+  ++window_steps_;
   auto& window = state_.window;
   if (applied) {
     window.loss_sum += s.loss_sum;
@@ -267,6 +274,13 @@ void TrainLoop::train_step(int64_t step) {
                                    {"accuracy", window.correct / window.count},
                                    {"lr", schedule_.lr(step - 1)},
                                    {"ms_per_step", seconds * 1e3}};
+    if (window_seconds_ > 0 && matmul_gflops_ > 0) {
+      const double gflops =
+          step_flops_ * static_cast<double>(window_steps_) / window_seconds_ / 1e9;
+      line["achieved_gflops"] = gflops;
+      line["utilisation"] = gflops / matmul_gflops_;
+    }
+    window_seconds_ = 0.0, window_steps_ = 0;
     metrics_->append(line);
     if (!progress_->on_terminal() && show_progress_)
       log::info(log::format("step %ld/%ld loss %.4f acc %.3f lr %.3g", step, t_.steps,
@@ -297,6 +311,11 @@ void TrainLoop::validate(int64_t step) {
 }
 
 TrainResult TrainLoop::run(bool resume) {
+  // Before build_model seeds the RNGs: neither the probe nor the throwaway attention instance
+  // the FLOP count builds may change what the run draws.
+  step_flops_ = training_step_flops(config_, t_.batch_size, data_.max_length).total();
+  matmul_gflops_ = device_.is_cuda() ? measure_matmul_gflops(device_, 4096, 10)
+                                     : measure_matmul_gflops(device_, 1024, 5);
   build_model();
   if (resume) resume_from_checkpoint();
   const std::string metrics_path = run_dir_ + "/metrics.jsonl";
@@ -357,6 +376,12 @@ TrainResult TrainLoop::finish(bool interrupted) {
     tp.samples_per_s = timing.samples / timing.seconds;
     tp.tokens_per_s = tp.samples_per_s * static_cast<double>(data_.max_length);
     tp.real_tokens_per_s = timing.real_tokens / timing.seconds;
+  }
+  tp.model_gflop_per_step = step_flops_ / 1e9;
+  tp.matmul_gflops = matmul_gflops_;
+  if (tp.ms_per_step_median > 0) {
+    tp.achieved_gflops = step_flops_ / (tp.ms_per_step_median * 1e-3) / 1e9;
+    tp.utilisation = matmul_gflops_ > 0 ? tp.achieved_gflops / matmul_gflops_ : 0.0;
   }
   result.eval_samples_per_s =
       timing.eval_seconds > 0 ? timing.eval_examples / timing.eval_seconds : 0.0;

@@ -22,6 +22,12 @@ struct Throughput {
   double ms_per_step_p90 = 0.0;
   int64_t measured_steps = 0;
   int64_t warmup_steps = 0;  // first steps left out of the timing
+  // Utilisation (train/utilisation.h): matmul FLOPs of one step, the rate the median step
+  // achieves, the device's measured large-matmul rate, and their ratio.
+  double model_gflop_per_step = 0.0;
+  double achieved_gflops = 0.0;
+  double matmul_gflops = 0.0;
+  double utilisation = 0.0;
 };
 
 struct TrainResult {

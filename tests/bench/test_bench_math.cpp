@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "bench/bench_math.h"
+#include "train/utilisation.h"
 
 namespace lra::bench {
 namespace {
@@ -9,6 +10,19 @@ namespace {
 TEST(BenchMath, BlockLinearFlops) {
   // 3 (q, k, v) 8x8 + output 8x8 + MLP 8x16 and 16x8, for 2 x 3 tokens.
   EXPECT_DOUBLE_EQ(block_linear_forward_flops(2, 3, 8, 8, 16), 2.0 * 6 * (4 * 64 + 2 * 128));
+}
+
+TEST(BenchMath, TrainingStepFlopsOfSoftmaxByHand) {
+  Config c;
+  c.model.dim = 8, c.model.heads = 2, c.model.layers = 3, c.model.mlp_dim = 16;
+  // Per layer and sequence of 5: linear 2 * 5 * (4 * 64 + 2 * 128); attention q k^T and
+  // weights x v, 2 * 2 heads * 5 * 5 * 4 each; backward twice both.
+  const double linear = 2.0 * 5 * (4 * 64 + 2 * 128), attention = 2 * (2.0 * 2 * 5 * 5 * 4);
+  const StepFlops f = training_step_flops(c, 1, 5);
+  EXPECT_DOUBLE_EQ(f.forward, 3 * (linear + attention));
+  EXPECT_DOUBLE_EQ(f.backward, 3 * (2 * linear + 2 * attention));
+  c.task = "retrieval";  // two documents per example
+  EXPECT_DOUBLE_EQ(training_step_flops(c, 1, 5).forward, 2 * f.forward);
 }
 
 TEST(BenchMath, SummaryMedianAndSpread) {

@@ -79,6 +79,16 @@ TEST(Training, TinyRunLearnsAndWritesAParseableReport) {
                           "eval_throughput", "peak_memory", "parameters", "wall_time_s"})
     EXPECT_TRUE(report.contains(key)) << key;
   EXPECT_GT(report["train_throughput"]["samples_per_s"].get<double>(), 0.0);
+  // Utilisation: measured, so only its consistency is checked, not its size.
+  const auto& tp = report["train_throughput"];
+  EXPECT_GT(tp["model_gflop_per_step"].get<double>(), 0.0);
+  EXPECT_GT(tp["matmul_gflops"].get<double>(), 0.0);
+  EXPECT_NEAR(
+      tp["achieved_gflops"].get<double>(),
+      tp["model_gflop_per_step"].get<double>() / (tp["ms_per_step_median"].get<double>() * 1e-3),
+      1e-6 * tp["achieved_gflops"].get<double>());
+  EXPECT_NEAR(tp["utilisation"].get<double>(),
+              tp["achieved_gflops"].get<double>() / tp["matmul_gflops"].get<double>(), 1e-9);
   EXPECT_GT(report["peak_memory"]["mib"].get<double>(), 0.0);
   EXPECT_EQ(report["config"]["train"]["steps"], 400);
   EXPECT_TRUE(fs::exists(outcome.run_dir + "/best.pt"));
