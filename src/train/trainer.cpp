@@ -314,8 +314,12 @@ TrainResult TrainLoop::run(bool resume) {
   // Before build_model seeds the RNGs: neither the probe nor the throwaway attention instance
   // the FLOP count builds may change what the run draws.
   step_flops_ = training_step_flops(config_, t_.batch_size, data_.max_length).total();
-  matmul_gflops_ = device_.is_cuda() ? measure_matmul_gflops(device_, 4096, 10)
-                                     : measure_matmul_gflops(device_, 1024, 5);
+  // The yardstick in the precision the step's matmuls run in (bf16 autocast on CUDA only).
+  const bool bf16 = device_.is_cuda() && t_.precision == "bf16";
+  matmul_gflops_ =
+      device_.is_cuda()
+          ? measure_matmul_gflops(device_, 4096, 10, bf16 ? torch::kBFloat16 : torch::kFloat)
+          : measure_matmul_gflops(device_, 1024, 5);
   build_model();
   if (resume) resume_from_checkpoint();
   const std::string metrics_path = run_dir_ + "/metrics.jsonl";

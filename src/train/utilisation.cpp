@@ -41,8 +41,9 @@ StepFlops training_step_flops(const Config& config, int64_t batch, int64_t lengt
   return f;
 }
 
-double measure_matmul_gflops(const c10::Device& device, int64_t n, int repeats) {
-  auto opts = torch::TensorOptions().device(device);
+double measure_matmul_gflops(const c10::Device& device, int64_t n, int repeats,
+                             c10::ScalarType dtype) {
+  auto opts = torch::TensorOptions().device(device).dtype(dtype);
   auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
   auto c = torch::empty({n, n}, opts);
   std::vector<double> seconds;

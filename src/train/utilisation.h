@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include "config/config.h"
 
@@ -25,7 +26,8 @@ struct StepFlops {
 // documents per example), attention included through its registered FLOP formula.
 StepFlops training_step_flops(const Config& config, int64_t batch, int64_t length);
 
-// GFLOP/s of an (n x n) by (n x n) float32 matmul on `device` (median of `repeats`).
-double measure_matmul_gflops(const c10::Device& device, int64_t n, int repeats);
+// GFLOP/s of an (n x n) by (n x n) matmul of `dtype` on `device` (median of `repeats`).
+double measure_matmul_gflops(const c10::Device& device, int64_t n, int repeats,
+                             c10::ScalarType dtype = c10::ScalarType::Float);
 
 }  // namespace lra
