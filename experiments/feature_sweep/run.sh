@@ -12,6 +12,7 @@ SEEDS=${SEEDS:-1}
 FEATURES=${FEATURES:-16,32,64,128,256,512,1024}
 KERNEL_FEATURES=${KERNEL_FEATURES:-16,32,64,128,256,512,1024}  # seconds to measure: always all
 HERE=experiments/feature_sweep
+source experiments/common.sh
 mkdir -p "$OUT"
 
 start=$(date +%s)
@@ -32,12 +33,9 @@ wall=$(( $(date +%s) - start ))
   cat "$OUT/kernel_error.md"
   echo
   echo "Command: FEATURES=$FEATURES SEEDS=$SEEDS JOBS=$JOBS experiments/feature_sweep/run.sh." \
-    "Wall time: $((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on $(nproc) cores" \
-    "($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)."
+    "Wall time: $((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on" \
+    "$(machine_line)."
 } > "$HERE/results_cpu.md"
-PY=${PY:-/usr/bin/python3}
-if "$PY" -c 'import matplotlib' 2>/dev/null; then
-  "$PY" experiments/plot_results.py --csv-dir "$OUT/csv" --out "$HERE/plots_cpu"
-fi
+plot_csv "$OUT/csv" "$HERE/plots_cpu"
 echo "table: $HERE/results_cpu.md"
 exit "$status"

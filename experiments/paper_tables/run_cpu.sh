@@ -25,6 +25,7 @@ SAMPLERS=orthogonal,sorf,qmc,moment_matching,quadrature,fastfood_learned
 MATRIX=("positive ${SAMPLERS#orthogonal,}" "oprf,saderf $SAMPLERS")
 MATRIX_TASKS=${MATRIX_TASKS:-image}
 HERE=experiments/paper_tables
+source experiments/common.sh
 
 [ -f data/prepared/fashion-mnist-offset0/meta.json ] || data_scripts/prepare_fashion_mnist.sh 0
 start=$(date +%s)
@@ -59,14 +60,8 @@ wall=$(( $(date +%s) - start ))
   cat "$OUT/results.md"
   echo
   echo "Wall time of this invocation (runs already completed are skipped, not rerun):" \
-    "$((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on" \
-    "$(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)."
+    "$((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on $(machine_line)."
 } > "$HERE/results_cpu.md"
-PY=${PY:-/usr/bin/python3}  # Debian's python3, where python3-matplotlib installs
-if "$PY" -c 'import matplotlib' 2>/dev/null; then
-  "$PY" experiments/plot_results.py --csv-dir "$OUT/csv" --out "$HERE/plots_cpu"
-else
-  echo "plots skipped: apt-get install python3-matplotlib" >&2
-fi
+plot_csv "$OUT/csv" "$HERE/plots_cpu"
 echo "table: $HERE/results_cpu.md (grid wall time ${wall} s)"
 exit "$status"

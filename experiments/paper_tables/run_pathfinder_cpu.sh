@@ -13,6 +13,7 @@ JOBS=${JOBS:-1}
 SEEDS=${SEEDS:-1}
 BACKENDS=${BACKENDS:-softmax,favor,linear_transformer}
 HERE=experiments/paper_tables
+source experiments/common.sh
 export OMP_WAIT_POLICY=PASSIVE
 start=$(date +%s)
 status=0
@@ -26,14 +27,8 @@ wall=$(( $(date +%s) - start ))
   cat "$OUT/results.md"
   echo
   echo "Wall time of this invocation (runs already completed are skipped, not rerun):" \
-    "$((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on" \
-    "$(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)."
+    "$((wall / 60)) min $((wall % 60)) s with $JOBS runs at a time on $(machine_line)."
 } > "$HERE/results_pathfinder_cpu.md"
-PY=${PY:-/usr/bin/python3}
-if "$PY" -c 'import matplotlib' 2>/dev/null; then
-  "$PY" experiments/plot_results.py --csv-dir "$OUT/csv" --out "$HERE/plots_cpu"
-else
-  echo "plots skipped: apt-get install python3-matplotlib" >&2
-fi
+plot_csv "$OUT/csv" "$HERE/plots_cpu"
 echo "table: $HERE/results_pathfinder_cpu.md"
 exit "$status"
