@@ -54,7 +54,6 @@ struct Shape {
 struct Patch {
   int y0 = 0, x0 = 0, h = 0, w = 0;
   std::vector<float> v;  // h * w
-  float at(int y, int x) const { return v[static_cast<size_t>((y - y0) * w + (x - x0))]; }
 };
 
 Patch cover(const Shape& s, int ss, int lo_y, int lo_x, int hi_y, int hi_x) {
@@ -249,6 +248,16 @@ void keep(const StimulusParams& p, Canvas& c, const Placed& placed, int margin, 
   g.last_at = placed.at;
 }
 
+// A contour's first paddle, from its free end (the contour's origin) to `head`.
+void begin_contour(const StimulusParams& p, Canvas& c, const Placed& placed, IPoint head,
+                   IPoint pivot, int margin, float contrast, Growing& g) {
+  keep(p, c, placed, margin, contrast, g);
+  g.contour.paddles.push_back(placed.paddle);
+  g.contour.origin = to_point(placed.at);
+  g.contour.terminal = to_point(head);
+  g.pivot = pivot, g.theta = placed.dir.theta;
+}
+
 void commit_last_mask(Canvas& c, const Growing& g) {
   if (g.last_mask) max_into(c.mask, c.n, *g.last_mask, g.last_at, 1.0f);
 }
@@ -266,11 +275,7 @@ bool seed_contour(const StimulusParams& p, Canvas& c, int margin, int border, bo
     if (!c.inside(head) || !c.inside(pivot)) continue;
     const Placed placed = place(p, tail, dir);
     if (check_forbidden && touches_forbidden(c, paddle_stamp(p, dir, -1), tail)) continue;
-    keep(p, c, placed, margin, contrast, g);
-    g.contour.paddles.push_back(placed.paddle);
-    g.contour.origin = to_point(tail);
-    g.contour.terminal = to_point(head);
-    g.pivot = pivot, g.theta = dir.theta;
+    begin_contour(p, c, placed, head, pivot, margin, contrast, g);
     return true;
   }
   return false;
@@ -281,20 +286,15 @@ bool seed_partner(const StimulusParams& p, Canvas& c, int margin, IPoint first_t
                   Rng& rng, Growing& g) {
   for (int trial = 0; trial <= p.max_paddle_retrial; ++trial) {
     const Direction dir = from_degrees(rng.randint(-180, 179));
-    const double theta = dir.theta;
     const double phi = degrees(rng.randint(0, 359));
     const IPoint tail{
         static_cast<int>(std::nearbyint(first_tail.y + p.seed_distance * std::sin(phi))),
         static_cast<int>(std::nearbyint(first_tail.x + p.seed_distance * std::cos(phi)))};
-    const IPoint head = translate(tail, theta, p.paddle_length);
-    const IPoint pivot = translate(head, theta + kPi, p.paddle_length + margin);
+    const IPoint head = translate(tail, dir.theta, p.paddle_length);
+    const IPoint pivot = translate(head, dir.theta + kPi, p.paddle_length + margin);
     if (!c.inside(head) || !c.inside(pivot) || !c.inside(tail)) continue;
     const Placed placed = place(p, tail, dir);
-    keep(p, c, placed, margin, contrast, g);
-    g.contour.paddles.push_back(placed.paddle);
-    g.contour.origin = to_point(tail);
-    g.contour.terminal = to_point(head);
-    g.pivot = pivot, g.theta = theta;
+    begin_contour(p, c, placed, head, pivot, margin, contrast, g);
     return true;
   }
   return false;
