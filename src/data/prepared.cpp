@@ -185,6 +185,17 @@ void write_meta(const std::string& dir, json meta, const std::string& task, int6
   write_file_atomic((fs::path(dir) / "meta.json").string(), meta.dump(2) + "\n");
 }
 
+// meta.json's entry for one split: its files, size, class counts and mean length.
+json split_entry(const std::string& name, const torch::Tensor& labels, const torch::Tensor& lengths,
+                 int64_t num_classes) {
+  return {{"count", labels.size(0)},
+          {"tokens", name + ".tokens.npy"},
+          {"labels", name + ".labels.npy"},
+          {"lengths", name + ".lengths.npy"},
+          {"class_counts", class_counts(labels, num_classes)},
+          {"mean_length", lengths.to(torch::kFloat64).mean().item<double>()}};
+}
+
 // Creates `dir` and removes the meta.json of an earlier write: meta.json marks a complete
 // folder, so it goes first and comes back last.
 void start_folder(const std::string& dir) {
@@ -231,12 +242,7 @@ void write_prepared(const std::string& dir, const TaskData& data, const json& me
     npy::write(file_of(dir, name, "tokens"), tokens.to(dtype));
     npy::write(file_of(dir, name, "labels"), labels);
     npy::write(file_of(dir, name, "lengths"), lengths);
-    json entry = {{"count", n},
-                  {"tokens", name + ".tokens.npy"},
-                  {"labels", name + ".labels.npy"},
-                  {"lengths", name + ".lengths.npy"},
-                  {"class_counts", class_counts(labels, data.num_classes)},
-                  {"mean_length", lengths.to(torch::kFloat64).mean().item<double>()}};
+    json entry = split_entry(name, labels, lengths, data.num_classes);
     if (retrieval) {
       if (!split.tokens2.defined() || split.tokens2.sizes() != split.tokens.sizes())
         throw std::invalid_argument(at + ": retrieval needs tokens2 shaped like tokens");
@@ -298,12 +304,7 @@ void PreparedStreamWriter::end_split() {
     throw std::logic_error(dir_ + " split " + split_ + ": row count mismatch");
   npy::write(file_of(dir_, split_, "labels"), labels);
   npy::write(file_of(dir_, split_, "lengths"), lengths);
-  splits_[split_] = {{"count", rows_},
-                     {"tokens", split_ + ".tokens.npy"},
-                     {"labels", split_ + ".labels.npy"},
-                     {"lengths", split_ + ".lengths.npy"},
-                     {"class_counts", class_counts(labels, num_classes_)},
-                     {"mean_length", lengths.to(torch::kFloat64).mean().item<double>()}};
+  splits_[split_] = split_entry(split_, labels, lengths, num_classes_);
 }
 
 void PreparedStreamWriter::finish(const json& meta_extra) {
