@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -113,9 +112,7 @@ std::string markdown_table(const std::vector<CaseStats>& cases, int threads) {
 }  // namespace
 
 int run_pathfinder_bench(const PathfinderBenchOptions& o) {
-  const int threads = o.threads > 0
-                          ? o.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = pathfinder::generator_threads(o.threads);
   std::vector<CaseStats> cases;
   for (int res : o.resolutions) {
     std::vector<std::vector<Stimulus>> grid;

@@ -29,11 +29,6 @@ namespace {
 // Bumped whenever the image model changes, so that cached sets of an older model regenerate.
 constexpr int kGeneratorVersion = 1;
 
-int thread_count(int requested) {
-  if (requested > 0) return requested;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 // metadata/<batch>.npy as in the release: text, one image per line, space separated:
 // folder, file, index, label, then the generator settings of snakes2.accumulate_meta.
 void write_metadata(const SetOptions& o, const std::string& png_root,
@@ -124,7 +119,7 @@ void generate_indices(const StimulusParams& params, uint64_t seed,
       next = n;
     }
   };
-  const int64_t t = std::min<int64_t>(thread_count(threads), std::max<int64_t>(n, 1));
+  const int64_t t = std::min<int64_t>(generator_threads(threads), std::max<int64_t>(n, 1));
   std::vector<std::thread> pool;
   for (int64_t k = 0; k < t; ++k) pool.emplace_back(work);
   for (auto& th : pool) th.join();
@@ -224,20 +219,32 @@ void write_set(const SetOptions& o, const std::string& out, const raw::Progress&
   tmp.keep = true;
 }
 
+int generator_threads(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+SetOptions preset_options(const std::string& task, int resolution, const std::string& difficulty,
+                          const std::vector<std::string>& overrides) {
+  SetOptions o;
+  o.task = task;
+  o.resolution = resolution ? resolution : task == "pathx" ? 128 : 32;
+  o.difficulty = difficulty;
+  o.params = preset(o.resolution, difficulty);
+  for (const auto& kv : overrides) set_param(o.params, kv);
+  return o;
+}
+
 SetOptions set_options(const Config& config) {
   const SyntheticPathfinderConfig& c = config.data.pathfinder;
-  SetOptions o;
-  o.task = config.task;
-  o.resolution = static_cast<int>(c.resolution ? c.resolution : config.task == "pathx" ? 128 : 32);
-  o.difficulty = c.difficulty;
-  o.params = preset(o.resolution, c.difficulty);
   std::istringstream in(c.params);
-  for (std::string kv; in >> kv;) {
-    try {
-      set_param(o.params, kv);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(std::string("data.pathfinder.params: ") + e.what());
-    }
+  std::vector<std::string> overrides;
+  for (std::string kv; in >> kv;) overrides.push_back(kv);
+  SetOptions o;
+  try {
+    o = preset_options(config.task, static_cast<int>(c.resolution), c.difficulty, overrides);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("data.pathfinder.params: ") + e.what());
   }
   o.images = c.images;
   o.seed = static_cast<uint64_t>(c.seed);

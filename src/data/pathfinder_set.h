@@ -51,6 +51,14 @@ void write_set(const SetOptions& options, const std::string& out, const raw::Pro
 // reused when its meta.json records the same generator settings, (re)generated otherwise.
 std::string cached_set(const Config& config, const raw::Progress& progress = {});
 
+// The preset of `difficulty` at `resolution` (0 = the task's: pathfinder 32, pathx 128) with
+// "key=value" overrides applied; the other options keep their defaults.
+SetOptions preset_options(const std::string& task, int resolution, const std::string& difficulty,
+                          const std::vector<std::string>& overrides);
+
+// The threads the generator runs on: `requested`, or every core when it is 0.
+int generator_threads(int requested);
+
 // The options a config asks for (presets resolved, overrides applied).
 SetOptions set_options(const Config& config);
 

@@ -8,7 +8,6 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
@@ -148,12 +147,8 @@ struct GenerateFlags {
 int generate_set(const std::string& task, const lra::raw::PathfinderOptions& pf,
                  const GenerateFlags& g, const std::string& out, bool quiet,
                  lra::raw::Progress progress) {
-  lra::pathfinder::SetOptions o;
-  o.task = task;
-  o.resolution = g.resolution ? g.resolution : task == "pathx" ? 128 : 32;
-  o.difficulty = pf.difficulty;
-  o.params = lra::pathfinder::preset(o.resolution, pf.difficulty);
-  for (const auto& kv : g.params) lra::pathfinder::set_param(o.params, kv);
+  lra::pathfinder::SetOptions o =
+      lra::pathfinder::preset_options(task, g.resolution, pf.difficulty, g.params);
   o.images = g.images;
   o.seed = pf.seed;
   o.pixel_offset = pf.pixel_offset;
@@ -169,8 +164,7 @@ int generate_set(const std::string& task, const lra::raw::PathfinderOptions& pf,
         "%d threads\n  output: %s (%s)\n",
         task.c_str(), static_cast<long long>(o.images), o.params.window, o.params.window,
         o.difficulty.c_str(), static_cast<unsigned long long>(o.seed), s,
-        static_cast<double>(o.images) / s,
-        o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency()),
+        static_cast<double>(o.images) / s, lra::pathfinder::generator_threads(o.threads),
         out.c_str(), human_bytes(static_cast<double>(lra::tree_bytes(out))).c_str());
     if (!o.raw_dir.empty())
       std::printf("  raw layout: %s/%s (imgs/<batch>/sample_<i>.png, metadata/<batch>.npy)\n",
