@@ -14,11 +14,11 @@
 #include <torch/torch.h>
 
 #include "data/prepared.h"
+#include "data/raw/pathfinder.h"
 #include "data/raw/png.h"
 #include "data/raw/sha256.h"
 #include "util/atomic_file.h"
 #include "util/file_tree.h"
-#include "util/rng.h"
 
 namespace lra::pathfinder {
 namespace fs = std::filesystem;
@@ -143,11 +143,9 @@ void write_set(const SetOptions& o, const std::string& out, const raw::Progress&
   check_options(o);
   check_replaceable(out);
   const int64_t n = o.images, side = o.params.window, area = side * side;
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  Rng rng(o.seed);  // the shuffle prepare_pathfinder applies to the release's image order
-  rng.shuffle(order);
-  const int64_t n_train = n * 8 / 10, n_val = n / 10;
+  // The split prepare_pathfinder applies to the release's image order.
+  const raw::SplitOrder split = raw::pathfinder_split(n, o.seed);
+  const std::vector<int64_t>& order = split.order;
 
   TemporaryFolder tmp{temporary_sibling(out)};
   remove_tree(tmp.path);
@@ -166,8 +164,9 @@ void write_set(const SetOptions& o, const std::string& out, const raw::Progress&
   const struct {
     const char* name;
     int64_t begin, end;
-  } splits[] = {
-      {"train", 0, n_train}, {"val", n_train, n_train + n_val}, {"test", n_train + n_val, n}};
+  } splits[] = {{"train", 0, split.train_end},
+                {"val", split.train_end, split.val_end},
+                {"test", split.val_end, n}};
   for (const auto& sp : splits) {
     writer.begin_split(sp.name, sp.end - sp.begin);
     for (int64_t r = sp.begin; r < sp.end; r += block) {

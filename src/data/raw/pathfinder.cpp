@@ -37,6 +37,17 @@ std::vector<fs::path> metadata_files(const fs::path& dir) {
 
 }  // namespace
 
+SplitOrder pathfinder_split(int64_t n, uint64_t seed) {
+  SplitOrder s;
+  s.order.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) s.order[static_cast<size_t>(i)] = i;
+  Rng rng(seed);
+  rng.shuffle(s.order);
+  s.train_end = n * 8 / 10;
+  s.val_end = s.train_end + n / 10;
+  return s;
+}
+
 Prepared prepare_pathfinder(const std::string& root_dir, const std::string& task,
                             const PathfinderOptions& o, const Progress& progress) {
   if (task != "pathfinder" && task != "pathx")
@@ -114,11 +125,8 @@ Prepared prepare_pathfinder(const std::string& root_dir, const std::string& task
   auto label_t = torch::tensor(labels, torch::kInt64);  // (N,)
   std::vector<uint8_t>().swap(pixels);  // Path-X: 3.3 GB that `tokens` now holds a copy of
 
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  Rng rng(o.seed);
-  rng.shuffle(order);
-  const int64_t n_train = n * 8 / 10, n_val = n / 10;
+  const SplitOrder split = pathfinder_split(n, o.seed);
+  const std::vector<int64_t>& order = split.order;
   auto part = [&](const char* name, int64_t begin, int64_t end) {
     std::vector<int64_t> idx(order.begin() + begin, order.begin() + end);
     return Split{name, take_rows(tokens, idx), {}, take_rows(label_t, idx)};
@@ -128,9 +136,9 @@ Prepared prepare_pathfinder(const std::string& root_dir, const std::string& task
   p.data.vocab_size = 256 + o.pixel_offset;
   p.data.num_classes = 2;
   p.data.max_length = side;
-  p.data.train = part("train", 0, n_train);
-  p.data.val = part("val", n_train, n_train + n_val);
-  p.data.test = part("test", n_train + n_val, n);
+  p.data.train = part("train", 0, split.train_end);
+  p.data.val = part("val", split.train_end, split.val_end);
+  p.data.test = part("test", split.val_end, n);
   p.meta["variant"] = {{"difficulty", o.difficulty},
                        {"resolution", std::to_string(width) + "x" + std::to_string(height)},
                        {"pixel_offset", o.pixel_offset},

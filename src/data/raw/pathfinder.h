@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "data/raw/common.h"
 
@@ -13,6 +14,15 @@ struct PathfinderOptions {
   int pixel_offset = 0;  // as ImageOptions: 0 = peers (black masked), 1 = ids 1..256
   uint64_t seed = 0;     // the 80/10/10 split is a seeded shuffle of all images
 };
+
+// The 80/10/10 split of n images: an Rng(seed) shuffle of the indices 0..n-1, then train the
+// first floor(0.8 n), val the next floor(0.1 n), test the rest. Shared by the release reader and
+// the generator, which is what makes their arrays identical.
+struct SplitOrder {
+  std::vector<int64_t> order;
+  int64_t train_end = 0, val_end = 0;
+};
+SplitOrder pathfinder_split(int64_t n, uint64_t seed);
 
 // `root` is pathfinder32/ (task "pathfinder") or pathfinder128/ (task "pathx"), or directly the
 // <difficulty>/ folder. Metadata field 0 is the folder, 1 the file name, 3 the label (0/1).
