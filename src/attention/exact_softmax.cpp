@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "attention/attention.h"
+#include "attention/blocked_softmax_cpu.h"
 
 namespace lra {
 
@@ -25,6 +26,10 @@ torch::Tensor softmax_attention_reference(const torch::Tensor& q, const torch::T
 torch::Tensor softmax_attention_fused(const torch::Tensor& q, const torch::Tensor& k,
                                       const torch::Tensor& v, const torch::Tensor& key_mask,
                                       double dropout, bool training, std::optional<double> scale) {
+  if (blocked_softmax_supported(q))
+    return blocked_softmax_attention(
+        q, k, v, key_mask, training ? dropout : 0.0,
+        scale ? *scale : 1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   auto attend = padded_key_columns(key_mask).logical_not();  // (B, 1, 1, L), true = real key
   return at::scaled_dot_product_attention(q, k, v, attend, training ? dropout : 0.0,
                                           /*is_causal=*/false, scale);  // (B, H, L, D)

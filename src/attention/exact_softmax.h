@@ -13,9 +13,11 @@ torch::Tensor softmax_attention_reference(const torch::Tensor& q, const torch::T
                                           const torch::Tensor& v, const torch::Tensor& key_mask,
                                           double dropout, bool training);
 
-// The same through LibTorch's scaled_dot_product_attention (flash attention on CPU and CUDA,
-// never storing the L x L matrix) with scores q.k * scale; the boolean mask is applied as -inf,
-// so padded keys keep exactly zero weight.
+// The same without the L x L matrix, with scores q.k * scale (default d^-1/2): on the CPU in
+// float32 / float64 the blocked kernel (blocked_softmax_cpu.h: dropout and padding without
+// leaving the blocked path; padded queries' rows zero), elsewhere LibTorch's
+// scaled_dot_product_attention (flash / memory-efficient attention on CUDA) with the boolean mask
+// applied as -inf. Padded keys get exactly zero weight either way.
 torch::Tensor softmax_attention_fused(const torch::Tensor& q, const torch::Tensor& k,
                                       const torch::Tensor& v, const torch::Tensor& key_mask,
                                       double dropout, bool training,

@@ -164,7 +164,9 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1234 + static_cast<uint64_t>(L));
   auto opts = torch::TensorOptions().dtype(torch::kFloat32);
   const int64_t B = o.batch, H = o.heads, d = o.head_dim, dim = H * d;
-  auto mask = torch::ones({B, L}, opts.device(device));  // (B, L): every token real
+  auto mask = torch::ones({B, L}, opts.device(device));  // (B, L)
+  const int64_t padded = static_cast<int64_t>(static_cast<double>(L) * o.padded_fraction);
+  if (padded > 0) mask.narrow(1, L - padded, padded).zero_();  // the last keys of every row
   AttentionShape shape{B, H, L, d, o.features};
   const ExecutionOptions execution{o.chunk_rows};
   Workload w;
@@ -173,12 +175,12 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
     if (is_reference(backend)) {
       attention = std::make_shared<ReferenceAttention>(attention_config(o, backend));
     } else {
-      AttentionContext context{H, d, 0.0, 1, execution};
+      AttentionContext context{H, d, o.attention_dropout, 1, execution};
       context.max_length = L;
       attention = make_attention(attention_config(o, backend), context);
     }
     attention->to(device);
-    attention->eval();
+    attention->train(o.attention_dropout > 0.0);  // training mode only to apply the dropout
     w.flops = run_flops(backend, shape, *attention, backward);
     w.keep_alive = attention;
     std::vector<torch::Tensor> qkv;  // (B, H, L, d) each
@@ -205,10 +207,10 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
   model.heads = H;
   model.mlp_dim = o.mlp_dim;
   model.dropout = 0.0;
-  model.attention_dropout = 0.0;
+  model.attention_dropout = o.attention_dropout;
   EncoderBlock block(model, attention_factory(attention_config(o, backend), execution), L, 1);
   block->to(device);
-  block->eval();
+  block->train(o.attention_dropout > 0.0);
   const double linear = block_linear_forward_flops(B, L, dim, dim, o.mlp_dim);
   w.flops = run_flops(backend, shape, block->attention(), backward) + linear +
             (backward ? 2.0 * linear : 0.0);
@@ -229,6 +231,11 @@ Workload make_workload(const AttentionBenchOptions& o, const std::string& backen
     };
   }
   return w;
+}
+
+std::string padding_line(const AttentionBenchOptions& o) {
+  if (o.padded_fraction <= 0.0) return "every token real";
+  return "last " + fixed(100.0 * o.padded_fraction, 1) + "% of each sequence padded";
 }
 
 bool is_out_of_memory(const std::exception& e) {
@@ -439,7 +446,8 @@ int run_attention_bench(const AttentionBenchOptions& o) {
   std::ostringstream head;
   head << "lra_bench attention: batch " << o.batch << ", heads " << o.heads << ", head_dim "
        << o.head_dim << ", features " << o.features << ", mlp_dim " << o.mlp_dim << ", kernel "
-       << o.kernel << ", float32, every token real, device " << o.device << "\n"
+       << o.kernel << ", float32, " << padding_line(o) << ", attention dropout "
+       << o.attention_dropout << ", device " << o.device << "\n"
        << "machine: " << machine_line(threads) << "\n"
        << "large matmul (2048 x 2048 x 2048, float32): " << fixed(matmul_start, 1)
        << " GFLOP/s at start, " << fixed(matmul_end, 1)
@@ -456,8 +464,14 @@ int run_attention_bench(const AttentionBenchOptions& o) {
     j["machine"] = machine_line(threads);
     j["device"] = o.device;
     j["threads"] = threads;
-    j["shape"] = {{"batch", o.batch},       {"heads", o.heads},     {"head_dim", o.head_dim},
-                  {"features", o.features}, {"mlp_dim", o.mlp_dim}, {"kernel", o.kernel}};
+    j["shape"] = {{"batch", o.batch},
+                  {"heads", o.heads},
+                  {"head_dim", o.head_dim},
+                  {"features", o.features},
+                  {"mlp_dim", o.mlp_dim},
+                  {"kernel", o.kernel},
+                  {"padded_fraction", o.padded_fraction},
+                  {"attention_dropout", o.attention_dropout}};
     j["matmul_gflops"] = {{"start", matmul_start}, {"end", matmul_end}};
     j["cases"] = nlohmann::ordered_json::array();
     for (const auto& c : cases) {

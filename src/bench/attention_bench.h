@@ -18,8 +18,10 @@ struct AttentionBenchOptions {
   std::vector<std::string> scopes{"attention", "block"};  // attention | block
   std::vector<std::string> passes{"forward", "forward+backward"};
   int64_t batch = 4, heads = 2, head_dim = 32, features = 128, mlp_dim = 128;
-  std::string kernel = "exp";  // kernelized and schoenbat
-  std::string config;          // optional: model and attention settings from a config file
+  double padded_fraction = 0.0;    // the last floor(L x this) keys of every sequence are padding
+  double attention_dropout = 0.0;  // > 0: weights dropped as in training (module in train mode)
+  std::string kernel = "exp";      // kernelized and schoenbat
+  std::string config;              // optional: model and attention settings from a config file
   int64_t warmup = 1, repeats = 5;
   double time_cap_s = 20.0;        // per case: a single run longer than this stops the backend
   double memory_cap_mib = 8192.0;  // predicted peak above this stops the backend

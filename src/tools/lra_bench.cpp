@@ -110,6 +110,14 @@ void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int
   cmd->add_option("--mlp-dim", o.mlp_dim, "Block MLP width")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--padded-fraction", o.padded_fraction,
+                  "Pad the last floor(L x this) keys of every sequence (the masked case)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+  cmd->add_option("--attention-dropout", o.attention_dropout,
+                  "Attention-weight dropout, applied as in training (backends that form weights)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
   cmd->add_option("--kernel", o.kernel, "kernelized / schoenbat kernel")
       ->check(CLI::IsMember(lra::dot_kernel_names()))
       ->capture_default_str();
