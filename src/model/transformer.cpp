@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "model/dropout.h"
 #include "model/precision.h"
 #include "util/rng.h"
 
@@ -78,9 +79,9 @@ torch::Tensor EncoderBlockImpl::self_attention(const torch::Tensor& x, const tor
 
 torch::Tensor EncoderBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
   const bool train = is_training();
-  auto h = x + torch::dropout(self_attention(x, mask), dropout_, train);
-  auto mlp = fc2_(torch::dropout(torch::gelu(fc1_(ln_mlp_(h))), dropout_, train));
-  return h + torch::dropout(mlp, dropout_, train);
+  auto h = x + lra::dropout(self_attention(x, mask), dropout_, train);
+  auto mlp = fc2_(lra::dropout(torch::gelu(fc1_(ln_mlp_(h))), dropout_, train));
+  return h + lra::dropout(mlp, dropout_, train);
 }
 
 EncoderImpl::EncoderImpl(const ModelConfig& m, const AttentionFactory& attention,
@@ -116,7 +117,7 @@ std::pair<torch::Tensor, torch::Tensor> EncoderImpl::embed(const torch::Tensor& 
   const int64_t L = x.size(1);
   x = x + (position_embedding_ ? position_embedding_->weight.narrow(0, 0, L)
                                : sinusoid_.narrow(0, 0, L));
-  return {torch::dropout(x, config_.dropout, is_training()), mask};
+  return {lra::dropout(x, config_.dropout, is_training()), mask};
 }
 
 Encoded EncoderImpl::forward(const torch::Tensor& tokens) {
