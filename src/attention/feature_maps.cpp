@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "attention/cpu_vector_math.h"
 #include "attention/maclaurin_products.h"
 
 namespace lra {
@@ -14,13 +15,61 @@ namespace {
 // exp(log phi - shift) stays 0 there and finite elsewhere.
 constexpr double kNoKeyShift = -1e30;
 
+// ExpFeatureMap::features after its matmul, in one pass per row on the CPU instead of five
+// tensor ops: log phi = proj + offset - [key] s^2 |y|^2 / 2 (-inf for padded keys), then
+// exp(log phi - shift) with the shift of ExpFeatureMap::features. log_phi (nb, c, m)
+// contiguous, becomes phi; x (nb, c, d), pad (nb, c, 1) for keys; offset (P, 1, m) or undefined.
+template <typename T>
+void exp_features_cpu(torch::Tensor& log_phi, const torch::Tensor& x, bool key,
+                      const torch::Tensor& pad, const torch::Tensor& offset, double half_square,
+                      torch::Tensor& shift) {
+  const int64_t nb = log_phi.size(0), c = log_phi.size(1), m = log_phi.size(2), d = x.size(2);
+  const bool given = shift.defined();
+  if (!given) shift = torch::empty({nb, key ? int64_t{1} : c, 1}, log_phi.options());
+  T* phi = log_phi.data_ptr<T>();
+  T* sh = shift.data_ptr<T>();  // contiguous when made here; the given ones are narrowed rows
+  const int64_t sh_b = shift.stride(0), sh_r = key ? 0 : shift.stride(1);
+  const T* xs = x.data_ptr<T>();
+  const T* off = offset.defined() ? offset.data_ptr<T>() : nullptr;
+  const int64_t off_b = offset.defined() && offset.size(0) > 1 ? m : 0;
+  const auto pads =
+      key ? pad.accessor<bool, 3>() : at::TensorAccessor<bool, 3>(nullptr, nullptr, nullptr);
+  for (int64_t b = 0; b < nb; ++b) {
+    T top = -std::numeric_limits<T>::infinity();
+    for (int64_t r = 0; r < c; ++r) {
+      T* row = phi + (b * c + r) * m;
+      T minus = 0;
+      if (key) {
+        const T* xr = xs + b * x.stride(0) + r * x.stride(1);
+        T sq = 0;
+        for (int64_t i = 0; i < d; ++i) sq += xr[i] * xr[i];
+        minus =
+            pads[b][r][0] ? std::numeric_limits<T>::infinity() : static_cast<T>(half_square) * sq;
+      }
+      const T* o = off ? off + b * off_b : nullptr;
+      for (int64_t j = 0; j < m; ++j) row[j] = row[j] + (o ? o[j] : T(0)) - minus;
+      if (key) {
+        if (!given) top = cpu::row_max(row, m, top);
+        continue;
+      }
+      T& s_r = sh[b * sh_b + r * sh_r];
+      if (!given) s_r = cpu::row_max(row, m, -std::numeric_limits<T>::infinity());
+      cpu::exp_shifted(row, m, s_r);
+    }
+    if (!key) continue;
+    T& s_b = sh[b * sh_b];
+    if (!given) s_b = std::max(top, static_cast<T>(kNoKeyShift));
+    for (int64_t r = 0; r < c; ++r) cpu::exp_shifted(phi + (b * c + r) * m, m, s_b);
+  }
+}
+
 class ExpFeatureMap : public ChunkedFeatureMap {
  public:
   // projection: already times the input scale s; half_square: s^2 / 2.
   ExpFeatureMap(const torch::Tensor& projection, const torch::Tensor& offset, double half_square)
       : projection_(projection.contiguous()),
         projection_t_(projection.transpose(1, 2).contiguous()),
-        offset_(offset),
+        offset_(offset.defined() ? offset.contiguous() : offset),
         half_square_(half_square) {}
 
   int64_t width() const override { return projection_.size(1); }
@@ -36,6 +85,12 @@ class ExpFeatureMap : public ChunkedFeatureMap {
   Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
                  torch::Tensor& shift) const override {
     auto log_phi = torch::matmul(x, projection_t_);  // (BH, c, m)
+    if (x.is_cpu() && log_phi.is_contiguous() && x.stride(2) == 1) {
+      AT_DISPATCH_FLOATING_TYPES(log_phi.scalar_type(), "exp_features_cpu", [&] {
+        exp_features_cpu<scalar_t>(log_phi, x, key, pad, offset_, half_square_, shift);
+      });
+      return {log_phi, torch::Tensor()};
+    }
     if (offset_.defined()) log_phi.add_(offset_);
     if (key) {
       // s^2 |y|^2 / 2 per key; +inf on padded keys sends their log-features to -inf.

@@ -1,7 +1,8 @@
 // lra_bench: measurements of the attention backends outside training, one subcommand each
 // (src/bench/): attention (time, memory, FLOPs and achieved rate per backend and length),
 // train-step (end-to-end training throughput per backend through the trainer) and kernel-error
-// (approximation error against the exact attention), pathfinder (the data generator's speed and
+// (approximation error against the exact attention), step-profile (where a training step's time
+// goes, part by part), pathfinder (the data generator's speed and
 // statistics). This file only parses arguments.
 #include <iostream>
 #include <string>
@@ -13,6 +14,7 @@
 #include "bench/attention_bench.h"
 #include "bench/kernel_error_bench.h"
 #include "bench/pathfinder_bench.h"
+#include "bench/step_profile_bench.h"
 
 namespace {
 
@@ -169,6 +171,25 @@ void register_train_step(CLI::App& app, lra::bench::TrainStepOptions& o, int& ex
   cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_train_step_bench(o); });
 }
 
+void register_step_profile(CLI::App& app, lra::bench::StepProfileOptions& o, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "step-profile", "Where a training step's time goes: each part of the model timed alone");
+  cmd->add_option("--config,-c", o.config, "Task config (YAML)")->capture_default_str();
+  cmd->add_option("--set,-s", o.overrides, "key.path=value overrides, as lra_train");
+  cmd->add_option("--backends", o.backends, "Backends")
+      ->check(CLI::IsMember(lra::attention_backend_names()))
+      ->capture_default_str();
+  cmd->add_option("--warmup", o.warmup, "Untimed runs per part")->capture_default_str();
+  cmd->add_option("--repeats", o.repeats, "Timed runs per part (the median is reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")
+      ->capture_default_str();
+  cmd->add_option("--json", o.json, "Write the results as JSON to this file");
+  cmd->add_option("--markdown", o.markdown, "Also write the table to this file");
+  cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_step_profile(o); });
+}
+
 void register_pathfinder(CLI::App& app, lra::bench::PathfinderBenchOptions& o, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "pathfinder", "Speed and statistics of the built-in Pathfinder / Path-X generator");
@@ -201,6 +222,8 @@ int main(int argc, char** argv) {
   register_train_step(app, train_step, exit_code);
   lra::bench::PathfinderBenchOptions pathfinder;
   register_pathfinder(app, pathfinder, exit_code);
+  lra::bench::StepProfileOptions step_profile;
+  register_step_profile(app, step_profile, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

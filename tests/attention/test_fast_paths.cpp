@@ -199,5 +199,20 @@ TEST(AttentionFastPath, ChunkedKeyShiftsMergeAcrossSlices) {
   EXPECT_LT(max_abs(whole - sliced), 1e-10 * std::max(1.0, max_abs(whole)));
 }
 
+// The float32 CPU paths (vectorised exp, fused feature rows, blocked softmax) against float64 on
+// the same draw: agreement to float32 rounding.
+TEST(AttentionFastPath, Float32AgreesWithFloat64) {
+  for (const std::string type : {"softmax", "favor", "favor_sharp", "schoenbat"}) {
+    auto in = random_inputs(2, 2, 300, 16, 540, /*pad=*/40, 0.8);
+    auto backend = make_attention(attention_config(type, 64), test::test_context(2, 16, 0.0, 5));
+    auto f32 = backend->forward(in.q.to(torch::kFloat), in.k.to(torch::kFloat),
+                                in.v.to(torch::kFloat), in.mask.to(torch::kFloat));
+    backend->to(torch::kFloat64);
+    auto f64 = backend->forward(in.q, in.k, in.v, in.mask);
+    auto real_rows = in.mask.view({2, 1, 300, 1});
+    EXPECT_LT(max_abs((f32.to(torch::kFloat64) - f64) * real_rows), 2e-5 * max_abs(f64)) << type;
+  }
+}
+
 }  // namespace
 }  // namespace lra
