@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Ours (lra_bench) against the PyTorch peers, in one run, alternately: every round measures each
+# attention length and each train-step length on both sides back to back (ours first in odd
+# rounds, the peers first in even ones), so both see the same machine conditions; then
+# summarize.py prints peer/ours per case, median and min-max over the rounds.
+#
+# Usage: experiments/peers/run.sh [--quick] [--rounds R] [--lengths "1024 2048"]
+#          [--train-lengths "1000 2000"] [--threads N] [--out DIR]
+# env (the flags win): ROUNDS=3 LENGTHS="1024 2048 4096 8192" MASKED_LENGTHS="1024 4096"
+# TRAIN_LENGTHS="1000 2000" THREADS=2
+#   REPEATS=5 WARMUP=2 TIME_CAP=15 TRAIN_STEPS=30 TRAIN_BATCH=32 BUILD=build PY=.venv/bin/python OUT=
+# --quick: L = 128 256, train-step at padded length 600 with batch 8 and 5 steps, 1 round, 2
+#   repeats: a smoke test of the whole pipeline, not a measurement.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+HERE=experiments/peers
+
+ROUNDS=${ROUNDS:-3}
+LENGTHS=${LENGTHS:-1024 2048 4096 8192}
+TRAIN_LENGTHS=${TRAIN_LENGTHS:-1000 2000}
+MASKED_LENGTHS=${MASKED_LENGTHS:-1024 4096}  # attention with the last 1/8 of the keys padded
+THREADS=${THREADS:-2}
+REPEATS=${REPEATS:-5}
+WARMUP=${WARMUP:-2}
+TIME_CAP=${TIME_CAP:-15}
+TRAIN_STEPS=${TRAIN_STEPS:-30}
+TRAIN_BATCH=${TRAIN_BATCH:-32}
+BUILD=${BUILD:-build}
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-}
+QUICK=0
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --lengths) LENGTHS=$2; shift ;;
+    --train-lengths) TRAIN_LENGTHS=$2; shift ;;
+    --threads) THREADS=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (--help lists them)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$QUICK" = 1 ]; then
+  ROUNDS=1 LENGTHS="128 256" MASKED_LENGTHS=256 TRAIN_LENGTHS=600 REPEATS=2 WARMUP=1 TRAIN_STEPS=5 TRAIN_BATCH=8
+fi
+
+# The same OpenMP behaviour and thread count on both sides: passive waiting, so that idle
+# worker threads do not spin against the other process's leftovers on a 2-core machine.
+export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$THREADS
+export PYTHONWARNINGS=ignore
+
+commit=$(git rev-parse --short HEAD)
+[ -n "$(git status --porcelain -- src cmake CMakeLists.txt 2>/dev/null)" ] && commit="$commit-dirty"
+OUT=${OUT:-$HERE/results/$(date -u +%Y-%m-%d)-$commit$([ "$QUICK" = 1 ] && echo -quick)}
+mkdir -p "$OUT/raw"
+
+# A private copy of lra_bench for the whole run: build/ may be rebuilt meanwhile (it links its
+# own code statically, LibTorch from .venv).
+scratch=$(mktemp -d /tmp/peers_run_XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  cp "$BUILD/lra_bench" "$scratch/lra_bench" 2>/dev/null && "$scratch/lra_bench" --help > /dev/null 2>&1 && break
+  [ "$attempt" = 10 ] && { echo "run.sh: no working $BUILD/lra_bench (build it first)" >&2; exit 1; }
+  echo "run.sh: $BUILD/lra_bench missing or being rebuilt; retrying in 30 s" >&2
+  sleep 30
+done
+BENCH=$scratch/lra_bench
+"$PY" -c 'import performer_pytorch' 2> /dev/null ||
+  { echo "run.sh: performer-pytorch missing: .venv/bin/pip install --no-deps -r $HERE/requirements.txt" >&2; exit 1; }
+
+train_warmup=$(( TRAIN_STEPS / 5 < 10 ? TRAIN_STEPS / 5 : 10 ))  # the trainer's timing_warmup_steps
+{
+  echo "commit: $commit ($(git log -1 --format=%cd --date=iso-strict))"
+  echo "lra_bench sha256: $(sha256sum "$BENCH" | cut -d' ' -f1) (copied from $BUILD/lra_bench, modified $(date -u -r "$BUILD/lra_bench" '+%Y-%m-%d %H:%M UTC'))"
+  echo "torch: $("$PY" -c 'import torch; print(torch.__version__)'), performer-pytorch $("$PY" -c 'from importlib.metadata import version; print(version("performer-pytorch"))')"
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB"
+  echo "threads: $THREADS on both sides, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+  echo "settings: rounds $ROUNDS, attention L = $LENGTHS (repeats $REPEATS, warm-up $WARMUP, time cap $TIME_CAP s), train-step L = $TRAIN_LENGTHS (batch $TRAIN_BATCH, $TRAIN_STEPS steps, first $train_warmup untimed)"
+  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (ROUNDS=$ROUNDS LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" THREADS=$THREADS)"
+  echo "load before: $(uptime)"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+shape=(--batch 4 --heads 2 --head-dim 32 --features 128)
+ours_attention() {  # $1 = L, $2 = round folder
+  "$BENCH" attention --backends softmax favor favor_sharp schoenbat --lengths "$1" --scopes attention \
+    --passes forward forward+backward "${shape[@]}" --repeats "$REPEATS" --warmup "$WARMUP" \
+    --time-cap "$TIME_CAP" --threads "$THREADS" --json "$2/ours_attention_L$1.json" \
+    > "$2/ours_attention_L$1.md" 2> "$2/ours_attention_L$1.log"
+}
+peer_attention() {
+  "$PY" "$HERE/peer_attention.py" --lengths "$1" --passes forward forward+backward "${shape[@]}" \
+    --repeats "$REPEATS" --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
+    --json "$2/peer_attention_L$1.json" > "$2/peer_attention_L$1.md" 2> "$2/peer_attention_L$1.log"
+}
+# The masked case: the last floor(L/8) keys of every sequence padded, forward+backward.
+ours_attention_masked() {
+  "$BENCH" attention --backends softmax favor favor_sharp schoenbat --lengths "$1" --scopes attention \
+    --passes forward+backward --padded-fraction 0.125 "${shape[@]}" --repeats "$REPEATS" \
+    --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
+    --json "$2/ours_attention_masked_L$1.json" > "$2/ours_attention_masked_L$1.md" 2> "$2/ours_attention_masked_L$1.log"
+}
+peer_attention_masked() {
+  "$PY" "$HERE/peer_attention.py" --lengths "$1" --passes forward+backward --masked "${shape[@]}" \
+    --repeats "$REPEATS" --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
+    --json "$2/peer_attention_masked_L$1.json" > "$2/peer_attention_masked_L$1.md" 2> "$2/peer_attention_masked_L$1.log"
+}
+ours_train() {
+  # data.max_length pads to L; data.synthetic.max_length keeps expressions shorter than L
+  # (schema: max_length - 1 <= data.max_length). Small splits: only the first steps' batches
+  # are used, and generating the 100,000 official expressions would dominate the run.
+  "$BENCH" train-step --config configs/listops.yaml --set "data.max_length=$1" \
+    --set "data.synthetic.max_length=$1" --set "data.synthetic.train_size=$(( TRAIN_BATCH * (TRAIN_STEPS + 1) ))" \
+    --set "data.synthetic.val_size=$TRAIN_BATCH" --set "data.synthetic.test_size=$TRAIN_BATCH" \
+    --set "train.batch_size=$TRAIN_BATCH" --backends softmax favor schoenbat --steps "$TRAIN_STEPS" \
+    --threads "$THREADS" --json "$2/ours_train_L$1.json" > "$2/ours_train_L$1.md" 2> "$2/ours_train_L$1.log"
+}
+peer_train() {
+  "$PY" "$HERE/peer_train_step.py" --length "$1" --attention softmax favor schoenbat \
+    --batch "$TRAIN_BATCH" --warmup "$train_warmup" --steps $(( TRAIN_STEPS - train_warmup )) \
+    --threads "$THREADS" --json "$2/peer_train_L$1.json" > "$2/peer_train_L$1.md" 2> "$2/peer_train_L$1.log"
+}
+
+both() {  # $1 = ours function, $2 = peer function, $3 = L, $4 = round number
+  local dir=$OUT/raw/round$4
+  mkdir -p "$dir"
+  if [ $(( $4 % 2 )) = 1 ]; then
+    echo "round $4 L=$3: $1, then $2" >&2; "$1" "$3" "$dir"; "$2" "$3" "$dir"
+  else
+    echo "round $4 L=$3: $2, then $1" >&2; "$2" "$3" "$dir"; "$1" "$3" "$dir"
+  fi
+}
+
+start=$(date +%s)
+for round in $(seq 1 "$ROUNDS"); do
+  for L in $LENGTHS; do both ours_attention peer_attention "$L" "$round"; done
+  for L in $MASKED_LENGTHS; do both ours_attention_masked peer_attention_masked "$L" "$round"; done
+  for L in $TRAIN_LENGTHS; do both ours_train peer_train "$L" "$round"; done
+  echo "after round $round: $(uptime)" >> "$OUT/machine.txt"
+done
+wall=$(( $(date +%s) - start ))
+echo "load after: $(uptime)" >> "$OUT/machine.txt"
+echo "wall: $((wall / 60)) min $((wall % 60)) s" >> "$OUT/machine.txt"
+[ "$(sha256sum "$BUILD/lra_bench" 2>/dev/null | cut -d' ' -f1)" = "$(sha256sum "$BENCH" | cut -d' ' -f1)" ] ||
+  echo "note: $BUILD/lra_bench changed during the run; the run used the copy named above" >> "$OUT/machine.txt"
+
+"$PY" "$HERE/summarize.py" "$OUT"
+echo "results: $OUT (table.md, machine.txt, raw/)" >&2
