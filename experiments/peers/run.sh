@@ -54,7 +54,7 @@ export PYTHONWARNINGS=ignore
 
 commit=$(git rev-parse --short HEAD)
 [ -n "$(git status --porcelain -- src cmake CMakeLists.txt 2>/dev/null)" ] && commit="$commit-dirty"
-OUT=${OUT:-$HERE/results/$(date -u +%Y-%m-%d)-$commit$([ "$QUICK" = 1 ] && echo -quick)}
+OUT=${OUT:-$HERE/results/$(date -u +%Y-%m-%d)-$commit$(if [ "$QUICK" = 1 ]; then echo -quick; fi)}
 mkdir -p "$OUT/raw"
 
 # A private copy of lra_bench for the whole run: build/ may be rebuilt meanwhile (it links its
