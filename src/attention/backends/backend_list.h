@@ -12,7 +12,7 @@
 // src/attention/registry.h). Adding a backend = that file + one line here.
 // (No include guard: this list is expanded more than once.)
 // clang-format off
-LRA_ATTENTION_BACKEND(softmax, "exact softmax(q k^T / sqrt(d)) v, fused (scaled_dot_product_attention)", QUADRATIC, "", READS(), KERNELS("exp"))
+LRA_ATTENTION_BACKEND(softmax, "exact softmax(q k^T / sqrt(d)) v, fused (blocked CPU kernel; scaled_dot_product_attention on CUDA)", QUADRATIC, "", READS(), KERNELS("exp"))
 LRA_ATTENTION_BACKEND(kernelized, "exact dot-product-kernel attention on SchoenbAt-normalised q, k (what schoenbat estimates)", QUADRATIC, "", READS("kernel", "causal", "eps"), KERNELS(LRA_DOT_KERNELS))
 LRA_ATTENTION_BACKEND(favor, "Performer-family random features of the softmax kernel: component function (FAVOR+ positive, OPRF, SADERF, trigonometric) x weight sampler", LINEAR, "softmax", READS("features", "redraw_interval", "component", "weight_sampler", "row_norm", "eps"), KERNELS("exp"))
 LRA_ATTENTION_BACKEND(favor_sharp, "FAVOR#: dense-exponential random features with data-optimal parameters (softmax kernel)", LINEAR, "softmax", READS("features", "redraw_interval", "weight_sampler", "row_norm", "eps"), KERNELS("exp"))
