@@ -6,7 +6,6 @@
 #include <limits>
 #include <vector>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -51,8 +50,9 @@ struct Problem {
   }
 };
 
+// The padding of key_mask; dropout's mask from `seed` (the forward's draw, again in the backward).
 Problem describe(const torch::Tensor& q, const torch::Tensor& key_mask, double dropout,
-                 double scale) {
+                 double scale, uint64_t seed) {
   Problem p;
   p.B = q.size(0), p.H = q.size(1), p.L = q.size(2), p.D = q.size(3);
   p.scale = scale;
@@ -70,12 +70,8 @@ Problem describe(const torch::Tensor& q, const torch::Tensor& key_mask, double d
   }
   if (std::find(p.holes.begin(), p.holes.end(), 1) != p.holes.end())
     p.bias = torch::zeros_like(real).masked_fill(real == 0, kNegInf).to(q.scalar_type());
-  if (p.drops()) {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    p.seed = gen.get<at::CPUGeneratorImpl>()->random64();
-    p.threshold = cpu::drop_threshold(dropout);
-  }
+  p.seed = seed;
+  p.threshold = cpu::drop_threshold(dropout);
   return p;
 }
 
@@ -251,14 +247,15 @@ class BlockedSoftmaxFunction : public torch::autograd::Function<BlockedSoftmaxFu
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, const torch::Tensor& key_mask,
                                double dropout, double scale) {
-    auto p = std::make_shared<Problem>(describe(q, key_mask, dropout, scale));
+    const uint64_t seed = dropout > 0.0 ? cpu::draw_dropout_seed() : 0;
+    const Problem p = describe(q, key_mask, dropout, scale, seed);
     auto q3 = q.contiguous(), k3 = k.contiguous(), v3 = v.contiguous();  // (B, H, L, D)
     auto out = torch::zeros_like(q3);                                    // (B, H, L, D)
-    auto lse = torch::full({p->B, p->H, p->L}, INFINITY, q3.options());  // (B, H, L)
+    auto lse = torch::full({p.B, p.H, p.L}, INFINITY, q3.options());     // (B, H, L)
     AT_DISPATCH_FLOATING_TYPES(q3.scalar_type(), "blocked_softmax_forward",
-                               [&] { forward_kernel<scalar_t>(*p, q3, k3, v3, out, lse); });
+                               [&] { forward_kernel<scalar_t>(p, q3, k3, v3, out, lse); });
     ctx->save_for_backward({q3, k3, v3, out, lse, key_mask});
-    ctx->saved_data["seed"] = static_cast<int64_t>(p->seed);
+    ctx->saved_data["seed"] = static_cast<int64_t>(seed);
     ctx->saved_data["dropout"] = dropout;
     ctx->saved_data["scale"] = scale;
     return out;
@@ -266,11 +263,9 @@ class BlockedSoftmaxFunction : public torch::autograd::Function<BlockedSoftmaxFu
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto s = ctx->get_saved_variables();
-    const double dropout = ctx->saved_data["dropout"].toDouble();
-    Problem p = describe(s[0], s[5], 0.0, ctx->saved_data["scale"].toDouble());
-    p.dropout = dropout;  // the forward's mask: its seed, not a new draw
-    p.seed = static_cast<uint64_t>(ctx->saved_data["seed"].toInt());
-    p.threshold = cpu::drop_threshold(dropout);
+    const Problem p = describe(s[0], s[5], ctx->saved_data["dropout"].toDouble(),
+                               ctx->saved_data["scale"].toDouble(),
+                               static_cast<uint64_t>(ctx->saved_data["seed"].toInt()));
     auto g = grads[0].contiguous();  // (B, H, L, D)
     auto dq = torch::zeros_like(s[0]), dk = torch::zeros_like(s[1]), dv = torch::zeros_like(s[2]);
     const std::vector<torch::Tensor> in = {s[0], s[1], s[2], s[3], g};

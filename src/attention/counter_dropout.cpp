@@ -1,5 +1,9 @@
 #include "attention/counter_dropout.h"
 
+#include <mutex>
+
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "attention/cpu_vector_math.h"
 
 #if LRA_X86_VECTOR
@@ -50,6 +54,12 @@ LRA_AVX2 void apply_avx2(float* out, int64_t n, uint64_t row_key, uint32_t first
 #endif
 
 }  // namespace
+
+uint64_t draw_dropout_seed() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get<at::CPUGeneratorImpl>()->random64();
+}
 
 void apply_counter_dropout(float* out, int64_t n, uint64_t row_key, uint32_t first,
                            uint32_t threshold, float keep_scale) {

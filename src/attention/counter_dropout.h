@@ -39,6 +39,10 @@ inline uint32_t drop_threshold(double p) {
   return t <= 0 ? 0u : t >= 4294967295.0 ? 0xFFFFFFFFu : static_cast<uint32_t>(t);
 }
 
+// One 64-bit draw from LibTorch's default CPU generator: a call's mask seed, so that
+// torch::manual_seed and the trainer's saved generator state reproduce the masks.
+uint64_t draw_dropout_seed();
+
 // out[c] *= (kept ? keep_scale : 0) for columns first .. first + n - 1 of the row.
 void apply_counter_dropout(float* out, int64_t n, uint64_t row_key, uint32_t first,
                            uint32_t threshold, float keep_scale);

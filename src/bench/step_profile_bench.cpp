@@ -109,33 +109,24 @@ std::vector<Part> profile_parts(const Config& config, const TaskData& data, cons
   return parts;
 }
 
-// The whole step as the trainer takes it: forward, loss, backward, norm + value clipping, AdamW.
-double step_ms(const Config& config, const TaskData& data, const Batch& batch, Classifier& model,
+// Gradient norm (as the trainer logs it), value clipping when configured, and the AdamW step.
+void clip_and_step(const Config& config, Classifier& model, torch::optim::AdamW& opt) {
+  torch::nn::utils::clip_grad_norm_(model->parameters(), std::numeric_limits<double>::infinity());
+  if (config.train.clip == "value")
+    torch::nn::utils::clip_grad_value_(model->parameters(), config.train.clip_value);
+  opt.step();
+}
+
+// The whole step as the trainer takes it: forward, loss, backward, clip_and_step, redraws.
+double step_ms(const Config& config, const Batch& batch, Classifier& model,
                torch::optim::AdamW& opt, int64_t warmup, int64_t repeats) {
   return median_ms(
       [&] {
         opt.zero_grad();
         auto logits = model->forward(batch.tokens);
         torch::nn::functional::cross_entropy(logits, batch.labels).backward();
-        torch::nn::utils::clip_grad_norm_(model->parameters(),
-                                          std::numeric_limits<double>::infinity());
-        if (config.train.clip == "value")
-          torch::nn::utils::clip_grad_value_(model->parameters(), config.train.clip_value);
-        opt.step();
+        clip_and_step(config, model, opt);
         model->encoder()->on_train_step(1);
-      },
-      warmup, repeats);
-}
-
-double optimizer_ms(const Config& config, Classifier& model, torch::optim::AdamW& opt,
-                    int64_t warmup, int64_t repeats) {
-  return median_ms(
-      [&] {
-        torch::nn::utils::clip_grad_norm_(model->parameters(),
-                                          std::numeric_limits<double>::infinity());
-        if (config.train.clip == "value")
-          torch::nn::utils::clip_grad_value_(model->parameters(), config.train.clip_value);
-        opt.step();
       },
       warmup, repeats);
 }
@@ -168,10 +159,10 @@ int run_step_profile(const StepProfileOptions& o) {
     model->train();
     torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(config.train.lr));
     std::vector<Part> parts = {
-        {"whole step", step_ms(config, data, batch, model, opt, o.warmup, o.repeats)}};
+        {"whole step", step_ms(config, batch, model, opt, o.warmup, o.repeats)}};
     for (auto& p : profile_parts(config, data, batch, o.warmup, o.repeats)) parts.push_back(p);
-    parts.push_back(
-        {"gradient norm, clipping, AdamW", optimizer_ms(config, model, opt, o.warmup, o.repeats)});
+    parts.push_back({"gradient norm, clipping, AdamW",
+                     median_ms([&] { clip_and_step(config, model, opt); }, o.warmup, o.repeats)});
     parts.push_back({"batch assembly (gather_batch)", batch_ms});
     double sum = 0.0;
     for (size_t i = 1; i < parts.size(); ++i) sum += parts[i].ms;

@@ -1,8 +1,5 @@
 #include "model/dropout.h"
 
-#include <mutex>
-
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -28,7 +25,7 @@ void apply_mask(T* data, int64_t n, uint64_t seed, double p) {
 }
 
 torch::Tensor masked_copy(const torch::Tensor& x, uint64_t seed, double p) {
-  auto out = x.contiguous().clone();
+  auto out = x.clone(at::MemoryFormat::Contiguous);  // one copy, whatever x's layout
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "counter_dropout",
                              [&] { apply_mask(out.data_ptr<scalar_t>(), out.numel(), seed, p); });
   return out;
@@ -40,12 +37,7 @@ using torch::autograd::variable_list;
 class CounterDropout : public torch::autograd::Function<CounterDropout> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, double p) {
-    uint64_t seed;
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      seed = gen.get<at::CPUGeneratorImpl>()->random64();
-    }
+    const uint64_t seed = cpu::draw_dropout_seed();
     ctx->saved_data["seed"] = static_cast<int64_t>(seed);
     ctx->saved_data["p"] = p;
     return masked_copy(x, seed, p);
