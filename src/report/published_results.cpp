@@ -62,40 +62,60 @@ std::vector<PublishedResult> read_published_results(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open the published-results file");
   std::vector<PublishedResult> results;
+  std::map<std::string, size_t> column;  // header name -> field index
   std::string line;
   int number = 0;
-  bool header_seen = false;
   while (std::getline(in, line)) {
     ++number;
     if (line.empty() || line[0] == '#') continue;
     const auto f = split_csv(line);
     const std::string where = path + ":" + std::to_string(number) + ": ";
-    if (!header_seen) {
-      if (f.size() < 6 || f[0] != "paper" || f[4] != "accuracy")
-        throw std::runtime_error(where +
-                                 "expected the header paper,method,backend,task,accuracy,source");
-      header_seen = true;
+    if (column.empty()) {
+      for (size_t i = 0; i < f.size(); ++i) column[f[i]] = i;
+      for (const char* name : {"paper", "method", "backend", "task", "accuracy", "source"})
+        if (!column.count(name))
+          throw std::runtime_error(where + "the header lacks the column '" + name +
+                                   "' (needs paper,method,backend,task,accuracy,source)");
       continue;
     }
-    if (f.size() != 6)
-      throw std::runtime_error(where + "expected 6 fields, found " + std::to_string(f.size()));
-    PublishedResult r{f[0], f[1], f[2], f[3], 0.0, f[5]};
-    try {
-      size_t used = 0;
-      r.accuracy = std::stod(f[4], &used);
-      if (used != f[4].size()) throw std::invalid_argument(f[4]);
-    } catch (const std::exception&) {
-      throw std::runtime_error(where + "accuracy '" + f[4] + "' is not a number");
-    }
+    if (f.size() != column.size())
+      throw std::runtime_error(where + "expected " + std::to_string(column.size()) +
+                               " fields as in the header, found " + std::to_string(f.size()));
+    const auto text = [&](const char* name) { return f[column.at(name)]; };
+    const auto number_in = [&](const char* name) -> std::optional<double> {
+      const auto it = column.find(name);
+      if (it == column.end() || f[it->second].empty()) return std::nullopt;
+      try {
+        size_t used = 0;
+        const double value = std::stod(f[it->second], &used);
+        if (used == f[it->second].size()) return value;
+      } catch (const std::exception&) {
+      }
+      throw std::runtime_error(where + name + " '" + f[it->second] + "' is not a number");
+    };
+    PublishedResult r;
+    r.paper = text("paper");
+    r.method = text("method");
+    r.backend = text("backend");
+    r.task = text("task");
+    const auto accuracy = number_in("accuracy");
+    if (!accuracy) throw std::runtime_error(where + "accuracy is empty");
+    r.accuracy = *accuracy;
+    r.accuracy_std = number_in("accuracy_std");
+    r.train_hours = number_in("train_hours");
+    r.peak_memory_gb = number_in("peak_memory_gb");
+    r.source = text("source");
     results.push_back(r);
   }
   return results;
 }
 
-std::string paper_comparison_markdown(const ResultTable& table,
-                                      const std::vector<PublishedResult>& published,
-                                      const std::string& paper) {
-  std::map<std::string, std::map<std::string, PublishedResult>> theirs;  // backend -> task -> r
+namespace {
+
+using PaperSetups = std::map<std::string, std::map<std::string, PublishedResult>>;  // setup->task
+
+PaperSetups paper_setups(const std::vector<PublishedResult>& published, const std::string& paper) {
+  PaperSetups theirs;
   std::set<std::string> papers;
   for (const auto& r : published) {
     papers.insert(r.paper);
@@ -108,6 +128,49 @@ std::string paper_comparison_markdown(const ResultTable& table,
                              ": no published numbers on file for it (papers on file: " + known +
                              "); add its rows to the published-results CSV");
   }
+  return theirs;
+}
+
+// The published setup a row is set beside: the one it matches with the most settings.
+PaperSetups::const_iterator matching_setup(const ResultTable& table, const std::string& row,
+                                           const PaperSetups& theirs) {
+  auto attention = table.row_attention.count(row) ? table.row_attention.at(row)
+                                                  : std::map<std::string, std::string>{};
+  attention.emplace("attention.type", table.row_backend.at(row));
+  auto setup = theirs.end();
+  int best = -1;
+  for (auto it = theirs.begin(); it != theirs.end(); ++it) {
+    const int score = backend_match(it->first, attention);
+    if (score > best) best = score, setup = it;
+  }
+  return setup;
+}
+
+std::string ratio_text(std::optional<double> ratio) {
+  return ratio ? fixed(*ratio, 2) + "×" : "—";
+}
+
+// The paper's number for a setup on a task relative to its softmax row's: "not published" when
+// either is missing.
+std::string published_ratio(const PaperSetups& theirs, const PaperSetups::const_iterator& setup,
+                            const std::string& task,
+                            std::optional<double> PublishedResult::*number) {
+  const auto softmax = theirs.find("softmax");
+  if (softmax == theirs.end()) return "not published";
+  const auto base = softmax->second.find(task);
+  const auto mine = setup->second.find(task);
+  if (base == softmax->second.end() || mine == setup->second.end() || !(base->second.*number) ||
+      !(mine->second.*number) || *(base->second.*number) <= 0)
+    return "not published";
+  return fixed(*(mine->second.*number) / *(base->second.*number), 2) + "×";
+}
+
+}  // namespace
+
+std::string paper_comparison_markdown(const ResultTable& table,
+                                      const std::vector<PublishedResult>& published,
+                                      const std::string& paper) {
+  const PaperSetups theirs = paper_setups(published, paper);
   std::string out = "| attention |";
   std::string rule = "|---|";
   for (const auto& column : table.columns) {
@@ -117,28 +180,21 @@ std::string paper_comparison_markdown(const ResultTable& table,
   out += "\n" + rule + "\n";
   std::set<std::string> sources;
   for (const auto& row : table.rows) {
-    auto attention = table.row_attention.count(row) ? table.row_attention.at(row)
-                                                    : std::map<std::string, std::string>{};
-    attention.emplace("attention.type", table.row_backend.at(row));
-    auto backend = theirs.end();
-    int best = -1;
-    for (auto it = theirs.begin(); it != theirs.end(); ++it) {
-      const int score = backend_match(it->first, attention);
-      if (score > best) best = score, backend = it;
-    }
-    if (backend == theirs.end()) continue;
-    out += "| " + row + " (" + backend->second.begin()->second.method + ") |";
+    const auto setup = matching_setup(table, row, theirs);
+    if (setup == theirs.end()) continue;
+    out += "| " + row + " (" + setup->second.begin()->second.method + ") |";
     for (const auto& column : table.columns) {
-      const auto it = backend->second.find(task_of(column));
+      const auto it = setup->second.find(task_of(column));
       const ResultCell* cell = table.cell(row, column);
       const bool have_ours = cell && cell->accuracy.n > 0;
       // "missing": runs of this task did not complete; "—": this row has no runs of the task.
       std::string text = have_ours ? fixed(100.0 * cell->accuracy.mean, 2)
                                    : (cell && cell->expected > 0 ? "missing" : "—");
-      if (it == backend->second.end()) {
+      if (it == setup->second.end()) {
         text += " / —";
       } else {
         text += " / " + fixed(it->second.accuracy, 2);
+        if (it->second.accuracy_std) text += " ± " + fixed(*it->second.accuracy_std, 2);
         if (have_ours) {
           const double delta = 100.0 * cell->accuracy.mean - it->second.accuracy;
           text += " (" + std::string(delta >= 0 ? "+" : "") + fixed(delta, 2) + ")";
@@ -150,6 +206,50 @@ std::string paper_comparison_markdown(const ResultTable& table,
     out += "\n";
   }
   for (const auto& s : sources) out += "\nSource: " + s + "\n";
+  return out;
+}
+
+std::string paper_cost_markdown(const ResultTable& table,
+                                const std::vector<PublishedResult>& published,
+                                const std::string& paper) {
+  const PaperSetups theirs = paper_setups(published, paper);
+  std::string header = "| attention |", rule = "|---|";
+  for (const auto& column : table.columns) {
+    header += " " + column + " time ours / paper | " + column + " memory ours / paper |";
+    rule += "---:|---:|";
+  }
+  std::string out = header + "\n" + rule + "\n";
+  std::set<std::string> memory_kinds;
+  for (const auto& row : table.rows) {
+    const auto setup = matching_setup(table, row, theirs);
+    if (setup == theirs.end()) continue;
+    out += "| " + row + " (" + setup->second.begin()->second.method + ") |";
+    for (const auto& column : table.columns) {
+      const ResultCell* cell = table.cell(row, column);
+      const ResultCell* base = softmax_baseline(table, row, column);
+      std::optional<double> time, memory;
+      if (cell && base && cell->samples_per_s.n > 0 && cell->samples_per_s.mean > 0)
+        time = base->samples_per_s.mean / cell->samples_per_s.mean;
+      if (cell && base && cell->peak_memory_mib.n > 0 && base->peak_memory_mib.n > 0 &&
+          base->peak_memory_mib.mean > 0) {
+        memory = cell->peak_memory_mib.mean / base->peak_memory_mib.mean;
+        memory_kinds.insert(cell->memory_kind);
+      }
+      const std::string task = task_of(column);
+      out += " " + ratio_text(time) + " / " +
+             published_ratio(theirs, setup, task, &PublishedResult::train_hours) + " | " +
+             ratio_text(memory) + " / " +
+             published_ratio(theirs, setup, task, &PublishedResult::peak_memory_gb) + " |";
+    }
+    out += "\n";
+  }
+  std::string kinds;
+  for (const auto& k : memory_kinds) kinds += (kinds.empty() ? "" : ", ") + k;
+  out += "\nOurs: time per training sample (1 / samples/s) and peak memory (" +
+         (kinds.empty() ? std::string("none measured") : kinds) +
+         ") relative to our softmax row on the same task; the paper's: its training hours and "
+         "peak GB relative to its own softmax row. Process RSS counts the runtime's fixed "
+         "footprint, so CPU memory ratios sit closer to 1 than GPU-allocator ones.\n";
   return out;
 }
 

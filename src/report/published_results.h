@@ -1,6 +1,8 @@
-// Published LRA accuracies (experiments/published_results.csv), to print beside ours.
+// Published LRA results (experiments/published_results.csv), to print beside ours: accuracy,
+// and where the source prints them, training time and peak memory.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,11 +18,17 @@ struct PublishedResult {
   std::string backend;
   std::string task;     // listops | text | retrieval | image | pathfinder | pathx
   double accuracy = 0;  // percent, as printed
-  std::string source;   // where the number was read
+  // Empty where the source does not publish the number.
+  std::optional<double> accuracy_std;    // percent, over the source's seeds
+  std::optional<double> train_hours;     // the whole training run
+  std::optional<double> peak_memory_gb;  // of training
+  std::string source;                    // where the numbers were read
 };
 
-// Reads the CSV (header paper,method,backend,task,accuracy,source; '#' lines are comments).
-// Throws std::runtime_error naming the file and line for a malformed row.
+// Reads the CSV ('#' lines are comments). The header names the columns, in any order: paper,
+// method, backend, task, accuracy, source are required; accuracy_std, train_hours,
+// peak_memory_gb are optional and may be left empty. Throws std::runtime_error naming the file
+// and line for a malformed row.
 std::vector<PublishedResult> read_published_results(const std::string& path);
 
 // How many of the spec's settings `attention` (a row's attention.* values; keys it lacks take
@@ -34,5 +42,13 @@ int backend_match(const std::string& backend_spec,
 std::string paper_comparison_markdown(const ResultTable& table,
                                       const std::vector<PublishedResult>& published,
                                       const std::string& paper);
+
+// Training time and peak memory of each setup relative to softmax on the same task, ours (our
+// softmax row's throughput and memory) beside the paper's (its softmax row's hours and GB):
+// ratios hold across hardware where absolute hours do not. "not published" where the paper
+// has no such number or no softmax row. Throws like paper_comparison_markdown.
+std::string paper_cost_markdown(const ResultTable& table,
+                                const std::vector<PublishedResult>& published,
+                                const std::string& paper);
 
 }  // namespace lra

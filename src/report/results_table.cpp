@@ -101,10 +101,17 @@ std::string optional_text(const std::optional<double>& v, int decimals) {
   return v ? fixed(*v, decimals) : "";
 }
 
-// The softmax row with the same non-backend settings, else any softmax row: speed-ups are
-// quoted against it.
-const ResultCell* softmax_cell(const ResultTable& t, const std::string& row,
-                               const std::string& column) {
+}  // namespace
+
+const ResultCell* ResultTable::cell(const std::string& row, const std::string& column) const {
+  const auto r = cells.find(row);
+  if (r == cells.end()) return nullptr;
+  const auto c = r->second.find(column);
+  return c == r->second.end() ? nullptr : &c->second;
+}
+
+const ResultCell* softmax_baseline(const ResultTable& t, const std::string& row,
+                                   const std::string& column) {
   const ResultCell* any = nullptr;
   for (const auto& other : t.rows) {
     if (t.row_backend.at(other) != "softmax") continue;
@@ -119,15 +126,6 @@ const ResultCell* softmax_cell(const ResultTable& t, const std::string& row,
     if (!any) any = c;
   }
   return any;
-}
-
-}  // namespace
-
-const ResultCell* ResultTable::cell(const std::string& row, const std::string& column) const {
-  const auto r = cells.find(row);
-  if (r == cells.end()) return nullptr;
-  const auto c = r->second.find(column);
-  return c == r->second.end() ? nullptr : &c->second;
 }
 
 std::optional<double> ResultTable::row_average(const std::string& row) const {
@@ -218,7 +216,7 @@ std::string efficiency_markdown(const ResultTable& t) {
     for (const auto& column : t.columns) {
       const ResultCell* c = t.cell(row, column);
       if (!c || c->samples_per_s.n == 0) continue;
-      const ResultCell* base = softmax_cell(t, row, column);
+      const ResultCell* base = softmax_baseline(t, row, column);
       const std::string speedup =
           base ? fixed(c->samples_per_s.mean / base->samples_per_s.mean, 2) + "×" : "—";
       const std::string memory =
@@ -287,7 +285,7 @@ std::string summary_csv(const ResultTable& t) {
       if (!c) continue;
       s << csv_field(column) << "," << csv_field(row);
       for (const auto& key : t.row_keys) s << "," << csv_field(t.row_values.at(row).at(key));
-      const ResultCell* base = softmax_cell(t, row, column);
+      const ResultCell* base = softmax_baseline(t, row, column);
       const bool has_speed = c->samples_per_s.n > 0;
       s << "," << c->accuracy.n << "," << c->expected << ","
         << (c->accuracy.n ? fixed(c->accuracy.mean, 6) : "") << ","

@@ -42,6 +42,11 @@ struct ResultTable {
 // source) whose values differ between runs of the same task.
 ResultTable aggregate_runs(const std::vector<RunSummary>& runs);
 
+// The cell that speed-ups of (row, column) are quoted against: the softmax row with the same
+// non-attention settings, else any softmax row with a throughput in that column; null if none.
+const ResultCell* softmax_baseline(const ResultTable& table, const std::string& row,
+                                   const std::string& column);
+
 std::string accuracy_markdown(const ResultTable& table);
 std::string efficiency_markdown(const ResultTable& table);
 // Accuracy against attention.features, one table per task; empty when features do not vary.

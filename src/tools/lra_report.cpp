@@ -37,10 +37,13 @@ std::string report_markdown(const std::vector<lra::RunSummary>& runs, const lra:
                     lra::efficiency_markdown(table);
   const std::string sweep = lra::feature_sweep_markdown(table);
   if (!sweep.empty()) out += "\n## Accuracy against the number of random features\n" + sweep;
+  const auto published = papers.empty() ? std::vector<lra::PublishedResult>{}
+                                        : lra::read_published_results(published_path);
   for (const auto& paper : papers)
-    out +=
-        "\n## Published numbers beside ours: " + paper + "\n\n" +
-        lra::paper_comparison_markdown(table, lra::read_published_results(published_path), paper);
+    out += "\n## Published numbers beside ours: " + paper + "\n\n" +
+           lra::paper_comparison_markdown(table, published, paper) +
+           "\n### Training time and peak memory relative to softmax: " + paper + "\n\n" +
+           lra::paper_cost_markdown(table, published, paper);
   const std::string missing = lra::missing_runs_markdown(runs);
   if (!missing.empty()) out += "\n## Runs not completed\n\n" + missing;
   return out;
@@ -56,8 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("folders", roots, "Run or sweep folders (searched recursively)")->required();
   app.add_option("--md", md_path, "Also write the Markdown report here");
   app.add_option("--csv-dir", csv_dir, "Write summary.csv and runs.csv here (for plots)");
-  app.add_option("--paper", papers,
-                 "Put a paper's published numbers beside ours: lra, skyformer (repeatable)");
+  app.add_option(
+      "--paper", papers,
+      "Put a paper's published numbers beside ours: lra, skyformer, spectraformer (repeatable)");
   app.add_option("--published", published_path,
                  "Published-results CSV (default experiments/published_results.csv)");
   app.add_option("--title", title, "Title of the Markdown report");

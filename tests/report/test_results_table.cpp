@@ -26,6 +26,7 @@ struct Fixture {
   std::string status = "completed";
   double accuracy = 0.5;
   double samples_per_s = 1000;
+  double memory_mib = 100;
 };
 
 void write_report(const std::string& dir, const Fixture& f) {
@@ -40,7 +41,7 @@ void write_report(const std::string& dir, const Fixture& f) {
   "parameters": 1234,
   %s
   "train_throughput": {"samples_per_s": %g, "ms_per_step_median": 5.0},
-  "peak_memory": {"mib": 100.0, "kind": "process_rss"},
+  "peak_memory": {"mib": %g, "kind": "process_rss"},
   "wall_time_s": 3.0
 })",
                 f.status.c_str(), f.seed, f.task.c_str(), f.type.c_str(), f.features, dir.c_str(),
@@ -49,7 +50,7 @@ void write_report(const std::string& dir, const Fixture& f) {
                        "}, \"best\": {\"val_accuracy\": 0.5},")
                           .c_str()
                     : "",
-                f.samples_per_s);
+                f.samples_per_s, f.memory_mib);
   write_text(dir + "/report.json", text);
 }
 
@@ -161,6 +162,49 @@ TEST(PublishedResults, ComparisonWithDifferences) {
                {"bad.csv:2", "'high' is not a number"});
 }
 
+// Time and memory relative to softmax: ours from throughput and peak memory, the paper's from
+// its hours and GB, "not published" where it has none; columns found by their header names.
+TEST(PublishedResults, TimeAndMemoryRelativeToSoftmax) {
+  TempDir dir;
+  write_text(dir / "pub.csv",
+             "paper,task,method,backend,accuracy,train_hours,peak_memory_gb,accuracy_std,source\n"
+             "p,listops,Transformer,softmax,36.00,2.0,4.0,0.5,T2\n"
+             "p,listops,Performer,favor,35.00,0.5,,,T2\n"
+             "q,listops,Performer,favor,35.00,0.5,1.0,,T3\n");
+  const auto published = lra::read_published_results(dir / "pub.csv");
+  ASSERT_EQ(published.size(), 3u);
+  EXPECT_EQ(published[0].accuracy_std.value_or(-1), 0.5);
+  EXPECT_FALSE(published[1].peak_memory_gb.has_value());
+  Fixture softmax, favor;
+  softmax.memory_mib = 200;
+  favor.type = "favor";
+  favor.samples_per_s = 4000;
+  write_report(dir / "runs/s", softmax);
+  write_report(dir / "runs/f", favor);
+  const auto table = lra::aggregate_runs(lra::collect_runs({dir / "runs"}, nullptr));
+  const auto md = lra::paper_cost_markdown(table, published, "p");
+  EXPECT_NE(md.find("| favor (Performer) | 0.25× / 0.25× | 0.50× / not published |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| softmax (Transformer) | 1.00× / 1.00× | 1.00× / 1.00× |"), std::string::npos)
+      << md;
+  const auto no_softmax = lra::paper_cost_markdown(table, published, "q");
+  EXPECT_NE(
+      no_softmax.find("| favor (Performer) | 0.25× / not published | 0.50× / not published |"),
+      std::string::npos)
+      << no_softmax;
+  EXPECT_NE(lra::paper_comparison_markdown(table, published, "p").find("36.00 ± 0.50"),
+            std::string::npos);
+  write_text(
+      dir / "bad.csv",
+      "paper,method,backend,task,accuracy,train_hours,source\np,T,softmax,listops,1,long,s\n");
+  expect_error([&] { lra::read_published_results(dir / "bad.csv"); },
+               {"bad.csv:2", "train_hours 'long' is not a number"});
+  write_text(dir / "nohead.csv", "paper,method,task,accuracy,source\n");
+  expect_error([&] { lra::read_published_results(dir / "nohead.csv"); },
+               {"nohead.csv:1", "lacks the column 'backend'"});
+}
+
 // A published setup names a type and the settings it needs; a row missing a key has its default.
 TEST(PublishedResults, SetupsMatchByTypeAndSettings) {
   const std::map<std::string, std::string> oprf{{"attention.type", "favor"},
@@ -178,11 +222,15 @@ TEST(PublishedResults, ShippedFileParses) {
   const auto published = lra::read_published_results(std::string(LRA_SOURCE_DIR) +
                                                      "/experiments/published_results.csv");
   EXPECT_GE(published.size(), 10u);
+  int with_cost = 0;
   for (const auto& r : published) {
     EXPECT_GT(r.accuracy, 0.0);
     EXPECT_LE(r.accuracy, 100.0);
     EXPECT_FALSE(r.source.empty());
+    with_cost += r.train_hours && r.peak_memory_gb ? 1 : 0;
   }
+  // Skyformer's Table 2 and Spectraformer's leaderboard print time and memory for every row.
+  EXPECT_EQ(with_cost, 170);
 }
 
 }  // namespace
