@@ -71,7 +71,10 @@ std::vector<PublishedResult> read_published_results(const std::string& path) {
     const auto f = split_csv(line);
     const std::string where = path + ":" + std::to_string(number) + ": ";
     if (column.empty()) {
-      for (size_t i = 0; i < f.size(); ++i) column[f[i]] = i;
+      // A repeated name would leave one of its columns unread and the field count short.
+      for (size_t i = 0; i < f.size(); ++i)
+        if (!column.emplace(f[i], i).second)
+          throw std::runtime_error(where + "the header names the column '" + f[i] + "' twice");
       for (const char* name : {"paper", "method", "backend", "task", "accuracy", "source"})
         if (!column.count(name))
           throw std::runtime_error(where + "the header lacks the column '" + name +

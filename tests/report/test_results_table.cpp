@@ -203,6 +203,9 @@ TEST(PublishedResults, TimeAndMemoryRelativeToSoftmax) {
   write_text(dir / "nohead.csv", "paper,method,task,accuracy,source\n");
   expect_error([&] { lra::read_published_results(dir / "nohead.csv"); },
                {"nohead.csv:1", "lacks the column 'backend'"});
+  write_text(dir / "twice.csv", "paper,method,backend,task,accuracy,task,source\n");
+  expect_error([&] { lra::read_published_results(dir / "twice.csv"); },
+               {"twice.csv:1", "names the column 'task' twice"});
 }
 
 // A published setup names a type and the settings it needs; a row missing a key has its default.
