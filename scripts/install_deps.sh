@@ -31,6 +31,14 @@ if [ "$have" != "$TORCH_VERSION" ]; then
   echo "install_deps: installing torch==${TORCH_VERSION} into .venv (LibTorch for the C++ build)"
   .venv/bin/pip install --disable-pip-version-check -q "torch==${TORCH_VERSION}" numpy
 fi
+# TensorBoard, to view the event files lra_train writes; its reader is also what the tests check
+# those files against.
+TENSORBOARD_VERSION=2.21.0
+have_tb=$(.venv/bin/python -c 'import tensorboard; print(tensorboard.__version__)' 2>/dev/null || true)
+if [ "$have_tb" != "$TENSORBOARD_VERSION" ]; then
+  echo "install_deps: installing tensorboard==${TENSORBOARD_VERSION} into .venv"
+  .venv/bin/pip install --disable-pip-version-check -q "tensorboard==${TENSORBOARD_VERSION}"
+fi
 
 # A CUDA-enabled wheel makes LibTorch's CMake config look for a CUDA toolkit (nvcc, cudart) even
 # for CPU use. Without a system toolkit, take nvcc (with nvvm, crt and the CCCL headers) from

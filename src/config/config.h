@@ -102,6 +102,7 @@ struct EvalConfig {
 struct OutputConfig {
   std::string dir = "runs";
   bool save_checkpoint = true;
+  bool tensorboard = true;
 };
 
 struct Config {

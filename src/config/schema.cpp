@@ -349,6 +349,9 @@ void add_eval_output_fields(Fields& f, EvalConfig& e, OutputConfig& o) {
   f.push_back(string_field("output.dir", &o.dir, "Runs are written to <output.dir>/<name>/."));
   f.push_back(bool_field("output.save_checkpoint", &o.save_checkpoint,
                          "Write best.pt (the best validation checkpoint)."));
+  f.push_back(bool_field("output.tensorboard", &o.tensorboard,
+                         "Write TensorBoard events (events.out.tfevents.lra_train) beside "
+                         "metrics.jsonl: train/val/test scalars and the config as text."));
 }
 
 }  // namespace

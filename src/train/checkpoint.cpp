@@ -54,6 +54,7 @@ json state_json(const TrainState& s) {
             {"count", s.window.count},
             {"real_tokens", s.window.real_tokens}}},
           {"metrics_offset", s.metrics_offset},
+          {"events_offset", s.events_offset},
           {"timing",
            {{"samples", s.timing.samples},
             {"real_tokens", s.timing.real_tokens},
@@ -76,6 +77,8 @@ TrainState state_from(const json& j) {
   s.window = {w.at("loss_sum").get<double>(), w.at("correct").get<double>(),
               w.at("count").get<double>(), w.at("real_tokens").get<double>()};
   s.metrics_offset = j.at("metrics_offset").get<int64_t>();
+  // Absent in checkpoints written before TensorBoard logging: the resumed run starts a new file.
+  s.events_offset = j.value("events_offset", int64_t{0});
   const json& t = j.at("timing");
   s.timing.samples = t.at("samples").get<double>();
   s.timing.real_tokens = t.at("real_tokens").get<double>();

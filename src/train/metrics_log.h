@@ -1,34 +1,28 @@
-// metrics.jsonl: one JSON object a line, written straight to the file so that a crash loses at
-// most the line being written. The byte offset after the last line goes into checkpoints; a
-// resumed run cuts the file back to it, so lines written after the checkpoint are not doubled.
+// metrics.jsonl: one JSON object a line, cut back to the checkpoint's offset on resume.
 #pragma once
 #include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "util/append_log.h"
+
 namespace lra {
 
 class MetricsLog {
  public:
   // A new, empty log at `path`.
-  explicit MetricsLog(const std::string& path);
+  explicit MetricsLog(const std::string& path) : file_(path, "metrics log") {}
   // The log of a resumed run: keeps the first `offset` bytes of `path` and appends after them.
-  MetricsLog(const std::string& path, int64_t offset);
-  ~MetricsLog();
-  MetricsLog(const MetricsLog&) = delete;
-  MetricsLog& operator=(const MetricsLog&) = delete;
+  MetricsLog(const std::string& path, int64_t offset) : file_(path, "metrics log", offset) {}
 
   // Throws std::runtime_error naming the file and the system's reason (disk full, ...).
-  void append(const nlohmann::ordered_json& line);
+  void append(const nlohmann::ordered_json& line) { file_.append(line.dump() + "\n"); }
   // Bytes of complete lines written so far.
-  int64_t offset() const { return offset_; }
+  int64_t offset() const { return file_.offset(); }
 
  private:
-  void open(int flags);
-  std::string path_;
-  int fd_ = -1;
-  int64_t offset_ = 0;
+  AppendLog file_;
 };
 
 }  // namespace lra

@@ -22,6 +22,7 @@
 #include "train/schedule.h"
 #include "train/stop_signal.h"
 #include "train/system_info.h"
+#include "train/tensorboard_log.h"
 #include "train/utilisation.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
@@ -155,6 +156,8 @@ class TrainLoop {
   void train_step(int64_t step);
   void validate(int64_t step);
   void write_checkpoint();
+  void open_logs(bool resume);
+  void log_scalars(const std::string& prefix, int64_t step, const nlohmann::ordered_json& values);
   void write_model(const std::string& file, const NamedTensors* state);
   TrainResult finish(bool interrupted);
 
@@ -170,6 +173,7 @@ class TrainLoop {
   Classifier model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> opt_;
   std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<TensorBoardLog> tensorboard_;  // null when output.tensorboard is off
   std::unique_ptr<BatchPrefetcher> batches_;
   std::unique_ptr<Progress> progress_;
   TrainState state_;
@@ -232,6 +236,8 @@ void TrainLoop::write_checkpoint() {
   c.state = state_;
   c.state.nonfinite = nonfinite_.state();
   c.state.metrics_offset = metrics_->offset();
+  // Off in this process: keep the offset of the run that had it on, for a later resume.
+  c.state.events_offset = tensorboard_ ? tensorboard_->offset() : state_.events_offset;
   c.model = snapshot(*model_);
   c.best = best_state_;
   c.optimizer = adamw_state(*opt_, *model_);
@@ -280,8 +286,10 @@ void TrainLoop::train_step(int64_t step) {
       line["achieved_gflops"] = gflops;
       line["utilisation"] = gflops / matmul_gflops_;
     }
+    if (window_seconds_ > 0) line["samples_per_s"] = window.count / window_seconds_;
     window_seconds_ = 0.0, window_steps_ = 0;
     metrics_->append(line);
+    log_scalars("train/", step, line);
     if (!progress_->on_terminal() && show_progress_)
       log::info(log::format("step %ld/%ld loss %.4f acc %.3f lr %.3g", step, t_.steps,
                             window.loss_sum / window.count, window.correct / window.count,
@@ -296,6 +304,7 @@ void TrainLoop::validate(int64_t step) {
   state_.timing.eval_seconds += v.seconds;
   state_.history.push_back({step, v});
   metrics_->append({{"step", step}, {"val_accuracy", v.accuracy}, {"val_loss", v.loss}});
+  log_scalars("val/", step, {{"accuracy", v.accuracy}, {"loss", v.loss}});
   const bool eligible =
       static_cast<double>(step) >= config_.eval.best_after * static_cast<double>(t_.steps);
   const bool better = eligible && v.accuracy > state_.best_val_accuracy;
@@ -310,6 +319,31 @@ void TrainLoop::validate(int64_t step) {
                         v.loss, better ? " *best*" : ""));
 }
 
+void TrainLoop::open_logs(bool resume) {
+  const std::string metrics_path = run_dir_ + "/metrics.jsonl";
+  metrics_ = resume ? std::make_unique<MetricsLog>(metrics_path, state_.metrics_offset)
+                    : std::make_unique<MetricsLog>(metrics_path);
+  if (!config_.output.tensorboard) return;
+  const int64_t offset = resume ? state_.events_offset : 0;
+  tensorboard_ = std::make_unique<TensorBoardLog>(run_dir_, offset);
+  if (offset == 0) {
+    // Indented four spaces: a Markdown code block, so the YAML keeps its layout.
+    std::string markdown;
+    std::istringstream yaml(to_yaml(config_));
+    for (std::string line; std::getline(yaml, line);) markdown += "    " + line + "\n";
+    tensorboard_->text("config", 0, markdown);
+  }
+}
+
+// Every number of `values` but "step", as the scalar <prefix><key>.
+void TrainLoop::log_scalars(const std::string& prefix, int64_t step,
+                            const nlohmann::ordered_json& values) {
+  if (!tensorboard_) return;
+  for (const auto& [key, value] : values.items())
+    if (key != "step" && value.is_number())
+      tensorboard_->scalar(prefix + key, step, value.get<double>());
+}
+
 TrainResult TrainLoop::run(bool resume) {
   // Before build_model seeds the RNGs: neither the probe nor the throwaway attention instance
   // the FLOP count builds may change what the run draws.
@@ -322,9 +356,7 @@ TrainResult TrainLoop::run(bool resume) {
           : measure_matmul_gflops(device_, 1024, 5);
   build_model();
   if (resume) resume_from_checkpoint();
-  const std::string metrics_path = run_dir_ + "/metrics.jsonl";
-  metrics_ = resume ? std::make_unique<MetricsLog>(metrics_path, state_.metrics_offset)
-                    : std::make_unique<MetricsLog>(metrics_path);
+  open_logs(resume);
   batches_ = std::make_unique<BatchPrefetcher>(
       data_.train, t_.batch_size, derive_seed(static_cast<uint64_t>(config_.seed), kShuffleStream),
       4, state_.batches_consumed);
@@ -368,6 +400,8 @@ TrainResult TrainLoop::finish(bool interrupted) {
   if (!interrupted) {
     restore(*model_, best_state_, "the best model");
     result.test = evaluate(model_, data_.test, eval_batch_, 0, device_);
+    log_scalars("test/", state_.step,
+                {{"accuracy", result.test.accuracy}, {"loss", result.test.loss}});
     timing.eval_examples += static_cast<double>(result.test.examples);
     timing.eval_seconds += result.test.seconds;
   }

@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
 #include "../data/data_test_util.h"
 #include "process_util.h"
+#include "tensorboard_test_util.h"
 #include "train/checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -61,7 +63,7 @@ std::vector<json> metrics_lines(const std::string& path) {
   std::vector<json> out;
   for (std::string line; std::getline(in, line);) {
     auto j = json::parse(line);
-    for (const char* timing : {"ms_per_step", "achieved_gflops", "utilisation"})
+    for (const char* timing : {"ms_per_step", "achieved_gflops", "utilisation", "samples_per_s"})
       j.erase(timing);  // timings, different run to run
     out.push_back(j);
   }
@@ -71,6 +73,17 @@ std::vector<json> metrics_lines(const std::string& path) {
 int64_t line_count(const std::string& path) {
   std::ifstream in(path);
   return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
+}
+
+// (tag, step, value) of every scalar event but timings; "config" text at step 0.
+std::vector<std::tuple<std::string, int64_t, double>> tensorboard_curves(const std::string& run) {
+  std::vector<std::tuple<std::string, int64_t, double>> out;
+  for (const auto& e : lra::test::read_events(run + "/events.out.tfevents.lra_train")) {
+    const bool timing = e.tag == "train/ms_per_step" || e.tag == "train/achieved_gflops" ||
+                        e.tag == "train/utilisation" || e.tag == "train/samples_per_s";
+    if (!e.tag.empty() && !timing) out.emplace_back(e.tag, e.step, e.value);
+  }
+  return out;
 }
 
 json report_of(const std::string& run_dir) {
@@ -114,6 +127,10 @@ class KillAndResumeCli : public ::testing::Test {
     for (const char* key : {"accuracy", "loss", "examples"})  // "seconds" is a timing
       EXPECT_EQ(a["test"][key], b["test"][key]) << "test " << key;
     EXPECT_EQ(metrics_lines(run + "/metrics.jsonl"), metrics_lines(whole + "/metrics.jsonl"));
+    // No step twice in the TensorBoard curves: events after the checkpoint were dropped.
+    const auto curves = tensorboard_curves(run);
+    EXPECT_EQ(curves, tensorboard_curves(whole));
+    EXPECT_GT(curves.size(), 100u);
     const auto ca = lra::load_checkpoint(run + "/" + lra::kCheckpointFile, torch::kCPU);
     const auto cb = lra::load_checkpoint(whole + "/" + lra::kCheckpointFile, torch::kCPU);
     EXPECT_EQ(ca.state.step, kSteps);

@@ -1,4 +1,4 @@
-#include "train/metrics_log.h"
+#include "util/append_log.h"
 
 #include <cerrno>
 #include <cstring>
@@ -13,16 +13,16 @@
 
 namespace lra {
 
-MetricsLog::MetricsLog(const std::string& path) : path_(path) {
+AppendLog::AppendLog(const std::string& path, const std::string& what) : path_(path), what_(what) {
   open(O_TRUNC);
 }
 
-MetricsLog::MetricsLog(const std::string& path, int64_t offset) : path_(path) {
+AppendLog::AppendLog(const std::string& path, const std::string& what, int64_t offset)
+    : path_(path), what_(what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || st.st_size < offset) {
-    // The log is a record, not state: training can go on with the lines that are there.
     log::warn(path + log::format(": shorter than the %ld bytes the checkpoint recorded; "
-                                 "lines before the resume point may be missing",
+                                 "records before the resume point may be missing",
                                  offset));
     open(0);
     offset_ = ::lseek(fd_, 0, SEEK_END);
@@ -35,21 +35,20 @@ MetricsLog::MetricsLog(const std::string& path, int64_t offset) : path_(path) {
   offset_ = offset;
 }
 
-MetricsLog::~MetricsLog() {
+AppendLog::~AppendLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void MetricsLog::open(int flags) {
+void AppendLog::open(int flags) {
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | flags, 0644);
   if (fd_ < 0)
-    throw std::runtime_error(path_ + ": cannot create metrics log: " + std::strerror(errno));
+    throw std::runtime_error(path_ + ": cannot create " + what_ + ": " + std::strerror(errno));
 }
 
-void MetricsLog::append(const nlohmann::ordered_json& line) {
-  const std::string text = line.dump() + "\n";
-  if (!write_all(fd_, text))
+void AppendLog::append(std::string_view record) {
+  if (!write_all(fd_, record))
     throw std::runtime_error(path_ + ": cannot write: " + std::strerror(errno));
-  offset_ += static_cast<int64_t>(text.size());
+  offset_ += static_cast<int64_t>(record.size());
 }
 
 }  // namespace lra
