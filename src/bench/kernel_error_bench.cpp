@@ -1,5 +1,7 @@
 #include "bench/kernel_error_bench.h"
 
+#include "bench/checkpoint_inputs.h"
+
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -12,10 +14,7 @@
 
 #include "attention/random_feature_attention.h"
 #include "attention/registry.h"
-#include "config/config.h"
 #include "config/schema.h"
-#include "data/dataset.h"
-#include "model/transformer.h"
 #include "train/device.h"
 #include "util/format.h"
 #include "util/stats.h"
@@ -64,30 +63,6 @@ std::vector<torch::Tensor> random_qkv(const KernelErrorOptions& o, int64_t index
     auto t = torch::randn({1, o.heads, o.length, o.head_dim}, gen, opts);
     qkv.push_back((i < 2 ? t * o.qk_scale : t).to(device));
   }
-  return qkv;
-}
-
-// q, k, v: (1, heads, real tokens, head_dim) float64 from a trained model: what block
-// `o.layer` attends with for validation example `o.example`, padded positions dropped.
-std::vector<torch::Tensor> checkpoint_qkv(const KernelErrorOptions& o,
-                                          const torch::Device& device) {
-  auto config = load_config(o.run + "/config.yaml");
-  auto data = load_task_data(config);
-  Classifier model(config.model, attention_factory(config.attention), data.vocab_size,
-                   data.max_length, data.num_classes, data.train.tokens2.defined(),
-                   static_cast<uint64_t>(config.seed));
-  torch::load(model, o.run + "/best.pt");
-  model->eval();
-  torch::NoGradGuard no_grad;
-  if (o.example < 0 || o.example >= data.val.size())
-    throw std::invalid_argument("--example " + std::to_string(o.example) + " is outside the " +
-                                std::to_string(data.val.size()) + " validation examples");
-  auto batch = gather_batch(data.val, {o.example});
-  auto inputs = model->encoder()->attention_inputs(batch.tokens, o.layer);
-  auto real = inputs[3][0].nonzero().squeeze(1);  // positions of real tokens
-  std::vector<torch::Tensor> qkv;
-  for (int i = 0; i < 3; ++i)
-    qkv.push_back(inputs[i].index_select(2, real).to(device, torch::kFloat64));
   return qkv;
 }
 
@@ -158,7 +133,8 @@ std::vector<std::string> approximate_backend_names() {
 int run_kernel_error(const KernelErrorOptions& o) {
   const torch::Device device = pick_device(o.device);
   std::vector<ErrorPoint> points;
-  const auto fixed_qkv = o.run.empty() ? std::vector<torch::Tensor>() : checkpoint_qkv(o, device);
+  const auto fixed_qkv = o.run.empty() ? std::vector<torch::Tensor>()
+                                       : checkpoint_qkv(o.run, o.layer, o.example, device);
   for (const auto& method : o.methods) {
     const BackendSpec& spec = attention_backend(method);
     for (const auto& kernel : kernels_of(spec, o.kernels))

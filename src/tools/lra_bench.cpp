@@ -13,6 +13,7 @@
 #include "attention/backend_spec.h"
 #include "bench/attention_bench.h"
 #include "bench/kernel_error_bench.h"
+#include "bench/kernel_variance_bench.h"
 #include "bench/pathfinder_bench.h"
 #include "bench/step_profile_bench.h"
 
@@ -80,6 +81,45 @@ void register_kernel_error(CLI::App& app, lra::bench::KernelErrorOptions& o, int
   cmd->add_option("--example", o.example, "With --run: validation example index")
       ->capture_default_str();
   cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_kernel_error(o); });
+}
+
+void register_kernel_variance(CLI::App& app, lra::bench::KernelVarianceOptions& o, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "kernel-variance",
+      "Relative variance of random-feature estimates of exp(x.y) and of attention, by input scale");
+  cmd->add_option("--estimators", o.estimators, "Estimators to measure")
+      ->check(CLI::IsMember(lra::bench::kernel_variance_estimators()))
+      ->capture_default_str();
+  cmd->add_option("--sigmas", o.sigmas,
+                  "Std of the kernel inputs x = q d^-1/4 (with --run: multipliers of the "
+                  "checkpoint's q and k)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--head-dims,-d", o.head_dims, "Input dimensions d (random inputs)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--features,-m", o.features, "Feature counts m")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--draws", o.draws, "Feature draws per input set")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--inputs", o.inputs, "Random input sets per point")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--length,-L", o.length, "Queries (and keys) per input set")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--weight-sampler", o.weight_sampler,
+                  "Rows of W (gaussian = i.i.d., the closed form's and the papers' setting)")
+      ->check(CLI::IsMember(lra::weight_sampler_names()))
+      ->capture_default_str();
+  cmd->add_option("--csv", o.csv, "Also write the table as CSV to this file");
+  cmd->add_option("--run", o.run, "Take q, k, v from a trained run folder (config.yaml, best.pt)");
+  cmd->add_option("--layer", o.layer, "With --run: encoder block")->capture_default_str();
+  cmd->add_option("--example", o.example, "With --run: validation example index")
+      ->capture_default_str();
+  cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_kernel_variance(o); });
 }
 
 void register_attention(CLI::App& app, lra::bench::AttentionBenchOptions& o, int& exit_code) {
@@ -218,6 +258,8 @@ int main(int argc, char** argv) {
   lra::bench::TrainStepOptions train_step;
   int exit_code = 0;
   register_kernel_error(app, kernel_error, exit_code);
+  lra::bench::KernelVarianceOptions kernel_variance;
+  register_kernel_variance(app, kernel_variance, exit_code);
   register_attention(app, attention, exit_code);
   register_train_step(app, train_step, exit_code);
   lra::bench::PathfinderBenchOptions pathfinder;
