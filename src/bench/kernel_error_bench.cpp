@@ -1,7 +1,5 @@
 #include "bench/kernel_error_bench.h"
 
-#include "bench/checkpoint_inputs.h"
-
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -14,6 +12,7 @@
 
 #include "attention/random_feature_attention.h"
 #include "attention/registry.h"
+#include "bench/checkpoint_inputs.h"
 #include "config/schema.h"
 #include "train/device.h"
 #include "util/format.h"

@@ -1,9 +1,9 @@
 // `lra_bench kernel-variance`: how far one random-feature estimate of the softmax kernel
-// exp(x.y) strays from it, per (query, key) pair, as the input scale grows: the mean squared
-// error over feature draws of each pair's estimate, relative to the pair's kernel value squared
-// (the estimators are unbiased, so this is their relative variance), and the relative squared
-// error of the attention output. The estimators: trigonometric RF, positive RF (FAVOR+), the
-// GERF optimum (FAVOR++, OPRF), its asymmetric rescaling (SADERF) and FAVOR# (SDERF).
+// exp(x.y) strays from it, per (query, key) pair, as the input scale grows: the exact relative
+// variance Var[K^]/K^2 of each pair (estimator_variance.h), summarised over pairs and against
+// FAVOR+'s, beside the sampled MSE over feature draws and the relative squared error of the
+// attention output. The estimators: trigonometric RF, positive RF (FAVOR+), the GERF optimum
+// (FAVOR++, OPRF), its asymmetric rescaling (SADERF) and FAVOR# (SDERF).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,7 +1,5 @@
 #include "util/protobuf_wire.h"
 
-#include <cstring>
-
 namespace lra {
 
 void ProtoMessage::raw_varint(uint64_t value) {
@@ -22,20 +20,18 @@ ProtoMessage& ProtoMessage::varint(int field, uint64_t value) {
   return *this;
 }
 
-// Fixed-width fields are little-endian, as is every machine this builds for.
+void ProtoMessage::fixed(int field, int wire_type, const void* value, size_t size) {
+  tag(field, wire_type);
+  bytes_.append(static_cast<const char*>(value), size);
+}
+
 ProtoMessage& ProtoMessage::fixed64(int field, double value) {
-  tag(field, 1);
-  char b[8];
-  std::memcpy(b, &value, 8);
-  bytes_.append(b, 8);
+  fixed(field, 1, &value, sizeof value);
   return *this;
 }
 
 ProtoMessage& ProtoMessage::fixed32(int field, float value) {
-  tag(field, 5);
-  char b[4];
-  std::memcpy(b, &value, 4);
-  bytes_.append(b, 4);
+  fixed(field, 5, &value, sizeof value);
   return *this;
 }
 

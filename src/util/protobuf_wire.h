@@ -2,6 +2,7 @@
 // TensorBoard reads (Event, Summary) without a protobuf library. A message is the
 // concatenation of its fields; a nested message is a length-delimited field holding its bytes.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@ class ProtoMessage {
  private:
   void tag(int field, int wire_type);
   void raw_varint(uint64_t value);
+  // Wire types 1 and 5: the value's bytes as they are in memory (little-endian hosts only).
+  void fixed(int field, int wire_type, const void* value, size_t size);
   std::string bytes_;
 };
 

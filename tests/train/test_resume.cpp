@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../data/data_test_util.h"
+#include "metrics_test_util.h"
 #include "process_util.h"
 #include "tensorboard_test_util.h"
 #include "train/checkpoint.h"
@@ -63,8 +64,7 @@ std::vector<json> metrics_lines(const std::string& path) {
   std::vector<json> out;
   for (std::string line; std::getline(in, line);) {
     auto j = json::parse(line);
-    for (const char* timing : {"ms_per_step", "achieved_gflops", "utilisation", "samples_per_s"})
-      j.erase(timing);  // timings, different run to run
+    for (auto timing : lra::test::kMetricsTimingKeys) j.erase(std::string(timing));
     out.push_back(j);
   }
   return out;
@@ -79,8 +79,8 @@ int64_t line_count(const std::string& path) {
 std::vector<std::tuple<std::string, int64_t, double>> tensorboard_curves(const std::string& run) {
   std::vector<std::tuple<std::string, int64_t, double>> out;
   for (const auto& e : lra::test::read_events(run + "/events.out.tfevents.lra_train")) {
-    const bool timing = e.tag == "train/ms_per_step" || e.tag == "train/achieved_gflops" ||
-                        e.tag == "train/utilisation" || e.tag == "train/samples_per_s";
+    const bool timing =
+        e.tag.rfind("train/", 0) == 0 && lra::test::is_metrics_timing_key(e.tag.substr(6));
     if (!e.tag.empty() && !timing) out.emplace_back(e.tag, e.step, e.value);
   }
   return out;
