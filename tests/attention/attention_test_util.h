@@ -34,6 +34,11 @@ inline std::string kernel_for(const std::string& type, const std::string& wanted
   return attention_backend(type).reads_key("kernel") ? wanted : "exp";
 }
 
+// The largest |t|, as a number for EXPECT_LT.
+inline double max_abs(const torch::Tensor& t) {
+  return t.abs().max().item<double>();
+}
+
 // The longest sequence the tests' hand-built contexts allow (AttentionContext::max_length;
 // linformer sizes its projections by it).
 constexpr int64_t kTestMaxLength = 64;

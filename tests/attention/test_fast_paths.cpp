@@ -21,6 +21,7 @@ namespace {
 
 using test::attention_config;
 using test::make_backend;
+using test::max_abs;
 using test::random_inputs;
 
 using AttentionFn =
@@ -43,10 +44,6 @@ ValueAndGrads run(const AttentionFn& fn, const test::Inputs& in, const torch::Te
     return t.grad().defined() ? t.grad() : torch::zeros_like(t);
   };
   return {out.detach() * (weight != 0), {grad(q), grad(k), grad(v)}};
-}
-
-double max_abs(const torch::Tensor& t) {
-  return t.abs().max().item<double>();
 }
 
 void expect_same(const ValueAndGrads& fast, const ValueAndGrads& reference, double tol,
@@ -109,7 +106,7 @@ TEST(AttentionFastPath, ShortNormalizationMatchesPreSbn) {
   }
 }
 
-struct Case {
+struct BackendCase {
   std::string type, kernel;
   int64_t features;
 };
@@ -118,8 +115,8 @@ struct Case {
 // of the backend's own reference features() and linear_attention.
 // Every random-feature backend at a few feature counts (1 = only what is left at the smallest
 // size) with its first kernel, and at one count with each other kernel it computes.
-std::vector<Case> fast_path_cases() {
-  std::vector<Case> cases;
+std::vector<BackendCase> fast_path_cases() {
+  std::vector<BackendCase> cases;
   for (const auto& type : test::random_feature_backends()) {
     const auto& kernels = attention_backend(type).kernels;
     for (int64_t m : {40, 2, 1}) cases.push_back({type, kernels.front(), m});

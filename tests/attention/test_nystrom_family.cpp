@@ -18,6 +18,7 @@ namespace lra {
 namespace {
 
 using test::make_backend;
+using test::max_abs;
 using test::random_inputs;
 using test::relative_error;
 
@@ -25,10 +26,6 @@ AttentionConfig config_of(const std::string& type) {
   AttentionConfig c;
   c.type = type;
   return c;
-}
-
-torch::Tensor max_abs(const torch::Tensor& t) {
-  return t.abs().max();
 }
 
 // The generic padding check for one configured backend (in its current train/eval mode):
@@ -45,8 +42,8 @@ void expect_padding_invariant(const AttentionPtr& backend, const std::string& wh
   auto prefix = [&](const torch::Tensor& t) { return t.narrow(0, 0, 1).narrow(2, 0, L - pad); };
   auto alone = backend->forward(prefix(in.q), prefix(in.k), prefix(in.v),
                                 torch::ones({1, L - pad}, torch::kFloat64));
-  EXPECT_LT(max_abs(prefix(clean) - prefix(noisy)).item<double>(), 1e-10) << what;
-  EXPECT_LT(max_abs(prefix(clean) - alone).item<double>(), 1e-10) << what;
+  EXPECT_LT(max_abs(prefix(clean) - prefix(noisy)), 1e-10) << what;
+  EXPECT_LT(max_abs(prefix(clean) - alone), 1e-10) << what;
   EXPECT_TRUE(torch::equal(clean.narrow(0, 1, 1), noisy.narrow(0, 1, 1))) << what;
 }
 
@@ -80,13 +77,12 @@ TEST(NystromMath, IterativePinvConvergesToLinalgPinv) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
   auto a =
       torch::softmax(torch::randn({3, 12, 12}, gen, torch::kFloat64) * 2, -1);  // row-stochastic
-  EXPECT_LT(max_abs(iterative_pinv(a, 40) - torch::linalg_pinv(a)).item<double>(), 1e-8);
+  EXPECT_LT(max_abs(iterative_pinv(a, 40) - torch::linalg_pinv(a)), 1e-8);
   // Rank-deficient (repeated landmarks give repeated rows and columns): still the pseudo-inverse.
   auto index = torch::tensor({0, 1, 1, 2, 3, 3, 3, 4}, torch::kInt64);
   auto singular = a.index_select(1, index).index_select(2, index);
   singular = singular / singular.sum(-1, true);
-  EXPECT_LT(max_abs(iterative_pinv(singular, 25) - torch::linalg_pinv(singular)).item<double>(),
-            1e-8);
+  EXPECT_LT(max_abs(iterative_pinv(singular, 25) - torch::linalg_pinv(singular)), 1e-8);
   // Each matrix's start depends on itself only.
   auto scaled = torch::cat({a.narrow(0, 0, 1), a.narrow(0, 1, 2) * 50.0});
   EXPECT_TRUE(torch::allclose(iterative_pinv(scaled, 6).narrow(0, 0, 1),
@@ -126,19 +122,19 @@ TEST(Nystromformer, EveryTokenALandmarkIsExactSoftmax) {
   config.num_landmarks = 12;  // 12 real tokens of 16
   auto padded = random_inputs(1, 2, 16, 5, 102, /*pad=*/4);
   auto out = make_backend(config, 5)->forward(padded.q, padded.k, padded.v, padded.mask);
-  EXPECT_LT(max_abs((out - exact_of(padded)).narrow(2, 0, 12)).item<double>(), 1e-8);
+  EXPECT_LT(max_abs((out - exact_of(padded)).narrow(2, 0, 12)), 1e-8);
   // 6 real tokens of 16: three of them twice. Converged by ~20 iterations; far more would grow
   // rounding noise in the null space of the singular A (each iteration multiplies it by ~3.25).
   config.num_landmarks = 9;
   config.pinv_iterations = 25;
   auto repeated = random_inputs(1, 2, 16, 5, 103, /*pad=*/10);
   out = make_backend(config, 5)->forward(repeated.q, repeated.k, repeated.v, repeated.mask);
-  EXPECT_LT(max_abs((out - exact_of(repeated)).narrow(2, 0, 6)).item<double>(), 1e-9);
+  EXPECT_LT(max_abs((out - exact_of(repeated)).narrow(2, 0, 6)), 1e-9);
   config.num_landmarks = 16;  // = L
   config.pinv_iterations = 6;
   auto full = random_inputs(2, 2, 16, 5, 101);
   out = make_backend(config, 5)->forward(full.q, full.k, full.v, full.mask);
-  EXPECT_LT(max_abs(out - exact_of(full)).item<double>(), 1e-12);
+  EXPECT_LT(max_abs(out - exact_of(full)), 1e-12);
 }
 
 // The generic gradient check meets nystromformer on its exact branch (m >= L); here the Nystrom
@@ -220,7 +216,7 @@ TEST(Nystromformer, ConvolutionAddsADepthwiseFilterOfTheMaskedValues) {
           if (j < 0 || j >= 9 || in.mask[b][j].item<double>() == 0) continue;
           expected[b][h][i] += w.detach()[h][0][t][0] * in.v[b][h][j];
         }
-  EXPECT_LT(max_abs(skip - expected).item<double>(), 1e-12);
+  EXPECT_LT(max_abs(skip - expected), 1e-12);
   expect_padding_invariant(with_conv, "nystromformer conv_kernel 3");
   config.conv_kernel = 35;
   expect_padding_invariant(make_backend(config, 4), "nystromformer conv_kernel 35");
@@ -245,7 +241,7 @@ TEST(Linformer, IdentityProjectionIsExactSoftmax) {
   }
   auto in = random_inputs(2, 2, 10, 4, 111);
   auto exact = softmax_attention_reference(in.q, in.k, in.v, in.mask, 0.0, false);
-  EXPECT_LT(max_abs(backend->forward(in.q, in.k, in.v, in.mask) - exact).item<double>(), 1e-12);
+  EXPECT_LT(max_abs(backend->forward(in.q, in.k, in.v, in.mask) - exact), 1e-12);
 }
 
 TEST(Linformer, LongerThanMaxLengthIsAClearError) {
@@ -271,10 +267,10 @@ TEST(Linformer, LongerThanMaxLengthIsAClearError) {
 TEST(GaussianKernelized, MatchesNaiveLoop) {
   auto in = random_inputs(2, 2, 7, 5, 121, /*pad=*/2, 1.5);
   auto out = make_backend(config_of("gaussian_kernelized"), 5)->forward(in.q, in.k, in.v, in.mask);
-  EXPECT_LT(max_abs(out - naive_gaussian(in)).item<double>(), 1e-12);
+  EXPECT_LT(max_abs(out - naive_gaussian(in)), 1e-12);
   auto reference = attention_implementation("gaussian_kernelized")
                        .reference(in.q, in.k, in.v, in.mask, config_of("gaussian_kernelized"));
-  EXPECT_LT(max_abs(reference - naive_gaussian(in)).item<double>(), 1e-12);
+  EXPECT_LT(max_abs(reference - naive_gaussian(in)), 1e-12);
 }
 
 // ---- skyformer ----

@@ -10,7 +10,7 @@
 
 namespace {
 
-std::string error_of(const std::string& assignment) {
+std::string error_of_assignment(const std::string& assignment) {
   try {
     lra::load_config_text("", {assignment});
   } catch (const lra::ConfigError& e) {
@@ -47,7 +47,7 @@ TEST(ConfigEveryKey, HostileValuesAreRejectedNamingTheKey) {
   int tried = 0;
   for (const auto& field : lra::config_schema(defaults)) {
     for (const auto& value : hostile_values(field)) {
-      const std::string e = error_of(field.path + "=" + value);
+      const std::string e = error_of_assignment(field.path + "=" + value);
       EXPECT_EQ(e.rfind(field.path + ": expected ", 0), 0u)
           << field.path << "=" << value << " gave: '" << e << "'";
       ++tried;
@@ -62,7 +62,7 @@ TEST(ConfigEveryKey, ZeroSizesAreRejected) {
        {"model.dim", "model.heads", "model.layers", "model.mlp_dim", "model.head_hidden",
         "train.batch_size", "train.steps", "train.grad_accum", "train.log_every", "eval.every",
         "data.max_length", "data.synthetic.train_size"}) {
-    const std::string e = error_of(std::string(key) + "=0");
+    const std::string e = error_of_assignment(std::string(key) + "=0");
     EXPECT_EQ(e.rfind(std::string(key) + ": expected an integer >= 1, got '0'", 0), 0u) << e;
   }
   // attention.features takes 0 (skyformer: sampling_factor * ln(max_length) landmarks); every

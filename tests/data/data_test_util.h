@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -24,9 +25,12 @@ class TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("lra_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
-             (info ? std::string(info->name()) : "x"));
+    std::string name = info ? info->name() : "x";
+    // A parameterised test's name holds a '/', which would make path_ a sub-folder of a folder
+    // that nothing removes.
+    std::replace(name.begin(), name.end(), '/', '_');
+    path_ = std::filesystem::temp_directory_path() / ("lra_data_" + std::to_string(::getpid()) +
+                                                      "_" + std::to_string(counter++) + "_" + name);
     remove_tree(path_);
     std::filesystem::create_directories(path_);
   }

@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 
@@ -58,13 +57,6 @@ int64_t count_lines(const std::string& path) {
   return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST(Training, TinyRunLearnsAndWritesAParseableReport) {
@@ -109,7 +101,8 @@ TEST(Training, SameSeedSameCurveOnCpu) {
   auto a = lra::run_training(easy_config("det_a", 60), {false});
   auto b = lra::run_training(easy_config("det_b", 60), {false});
   ASSERT_TRUE(a.ok && b.ok);
-  EXPECT_NE(read_text(a.run_dir + "/metrics.jsonl").find("ms_per_step"), std::string::npos);
+  EXPECT_NE(lra::test::read_text(a.run_dir + "/metrics.jsonl").find("ms_per_step"),
+            std::string::npos);
   // Every logged loss and accuracy is identical (timings differ, so compare those fields only).
   std::ifstream fa(a.run_dir + "/metrics.jsonl"), fb(b.run_dir + "/metrics.jsonl");
   std::string la, lb;
@@ -139,9 +132,9 @@ TEST(TrainingCli, RejectsBadConfigWithExitCode2AndWritesNothing) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 2);
   EXPECT_FALSE(fs::exists(out));
-  EXPECT_NE(
-      read_text(out.string() + ".log").find("train.lr_rate: unknown key; did you mean train.lr?"),
-      std::string::npos);
+  EXPECT_NE(lra::test::read_text(out.string() + ".log")
+                .find("train.lr_rate: unknown key; did you mean train.lr?"),
+            std::string::npos);
 }
 
 TEST(Training, FailedRunStillWritesAReportNamingTheProblem) {
