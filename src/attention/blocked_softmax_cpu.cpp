@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -20,9 +24,34 @@ using cpu::exp_shifted;
 using cpu::row_max;
 using cpu::softmax_backward_row;
 
-// A block's scores, weights and their gradient (3 x 64 x 512 floats) fit in a 1 MiB L2.
-constexpr int64_t kQueryBlock = 64;
-constexpr int64_t kKeyBlock = 512;
+// A block's scores, weights and their gradient (3 x 256 x 256 floats, 768 KiB) fit in a 1 MiB
+// L2. Of 64 x 512, 128 x 256, 128 x 128 and 256 x 256, the last was the fastest forward+backward
+// at L = 1024 and 4096 (BENCHMARKS.md, "Softmax block sizes"). LRA_SOFTMAX_BLOCKS=<queries>x<keys>
+// overrides them for such sweeps (experiments/peers/softmax_blocks.sh); the result changes only by
+// float rounding, and the dropout mask not at all (it is keyed by row and column).
+struct BlockSizes {
+  int64_t query = 256, key = 256;
+};
+
+const BlockSizes& block_sizes() {
+  static const BlockSizes sizes = [] {
+    BlockSizes b;
+    const char* text = std::getenv("LRA_SOFTMAX_BLOCKS");
+    if (!text) return b;
+    char x = 0, rest = 0;
+    long long q = 0, k = 0;
+    if (std::sscanf(text, "%lld%c%lld%c", &q, &x, &k, &rest) != 3 || x != 'x' || q < 1 || k < 1 ||
+        q > 4096 || k > 4096)
+      throw std::invalid_argument(std::string("LRA_SOFTMAX_BLOCKS=") + text +
+                                  ": expected <queries>x<keys>, each 1 to 4096, e.g. 256x256 "
+                                  "(or unset it for the default)");
+    b.query = q;
+    b.key = k;
+    return b;
+  }();
+  return sizes;
+}
+
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 template <typename T>
@@ -35,6 +64,7 @@ T dot(const T* a, const T* b, int64_t n) {
 // What every block of one call shares.
 struct Problem {
   int64_t B = 0, H = 0, L = 0, D = 0;
+  int64_t query_block = 0, key_block = 0;
   double scale = 1.0;
   double dropout = 0.0;
   uint64_t seed = 0;
@@ -55,6 +85,8 @@ Problem describe(const torch::Tensor& q, const torch::Tensor& key_mask, double d
                  double scale, uint64_t seed) {
   Problem p;
   p.B = q.size(0), p.H = q.size(1), p.L = q.size(2), p.D = q.size(3);
+  p.query_block = block_sizes().query;
+  p.key_block = block_sizes().key;
   p.scale = scale;
   p.dropout = dropout;
   auto real = key_mask.to(torch::kCPU, torch::kFloat).contiguous();  // (B, L)
@@ -108,8 +140,8 @@ void forward_block(const Problem& p, int64_t bh, int64_t i0, int64_t nq, const T
   std::fill(row_m.begin(), row_m.begin() + nq, neg_inf);
   std::fill(row_l.begin(), row_l.begin() + nq, T(0));
   T* s = s_buf.data();
-  for (int64_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
-    const int64_t w = std::min(kKeyBlock, n_keys - j0);
+  for (int64_t j0 = 0; j0 < n_keys; j0 += p.key_block) {
+    const int64_t w = std::min(p.key_block, n_keys - j0);
     scores(p, b, q, k, bias, i0, nq, j0, w, s);  // (nq, w)
     for (int64_t r = 0; r < nq; ++r) {
       T* row = s + r * w;
@@ -137,15 +169,15 @@ template <typename T>
 void forward_kernel(const Problem& p, const torch::Tensor& q3, const torch::Tensor& k3,
                     const torch::Tensor& v3, torch::Tensor& out3, torch::Tensor& lse) {
   const int64_t L = p.L, D = p.D, BH = p.B * p.H;
-  const int64_t blocks = (L + kQueryBlock - 1) / kQueryBlock;
+  const int64_t QB = p.query_block, blocks = (L + QB - 1) / QB;
   const T* bias = p.bias.defined() ? p.bias.data_ptr<T>() : nullptr;
   at::parallel_for(0, BH * blocks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> s(kQueryBlock * kKeyBlock), acc(kQueryBlock * D), m(kQueryBlock), l(kQueryBlock);
+    std::vector<T> s(QB * p.key_block), acc(QB * D), m(QB), l(QB);
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t bh = task / blocks, i0 = (task % blocks) * kQueryBlock;
+      const int64_t bh = task / blocks, i0 = (task % blocks) * QB;
       const int64_t b = bh / p.H, n_rows = p.extent[b];
       if (i0 >= n_rows) continue;  // padded queries: zero rows
-      const int64_t nq = std::min(kQueryBlock, n_rows - i0);
+      const int64_t nq = std::min(QB, n_rows - i0);
       forward_block<T>(p, bh, i0, nq, q3.data_ptr<T>() + bh * L * D, k3.data_ptr<T>() + bh * L * D,
                        v3.data_ptr<T>() + bh * L * D, bias ? bias + b * L : nullptr,
                        out3.data_ptr<T>() + bh * L * D, lse.data_ptr<T>() + bh * L, s, acc, m, l);
@@ -157,11 +189,11 @@ void forward_kernel(const Problem& p, const torch::Tensor& q3, const torch::Tens
 template <typename T>
 struct BackwardScratch {
   std::vector<T> a, pd, dp, delta;
-  BackwardScratch()
-      : a(kQueryBlock * kKeyBlock),
-        pd(kQueryBlock * kKeyBlock),
-        dp(kQueryBlock * kKeyBlock),
-        delta(kQueryBlock) {}
+  explicit BackwardScratch(const Problem& p)
+      : a(p.query_block * p.key_block),
+        pd(p.query_block * p.key_block),
+        dp(p.query_block * p.key_block),
+        delta(p.query_block) {}
 };
 
 struct SliceTensors {
@@ -183,8 +215,8 @@ void backward_block(const Problem& p, int64_t bh, int64_t i0, int64_t nq, const 
   const T scale = static_cast<T>(p.scale);
   for (int64_t r = 0; r < nq; ++r)
     w_.delta[r] = dot(g + (i0 + r) * D, o + (i0 + r) * D, D);  // rowsum(dO * O)
-  for (int64_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
-    const int64_t w = std::min(kKeyBlock, n_keys - j0);
+  for (int64_t j0 = 0; j0 < n_keys; j0 += p.key_block) {
+    const int64_t w = std::min(p.key_block, n_keys - j0);
     T *a = w_.a.data(), *dp = w_.dp.data();
     scores(p, b, q, k, bias, i0, nq, j0, w, a);                               // (nq, w)
     for (int64_t r = 0; r < nq; ++r) exp_shifted(a + r * w, w, lse[i0 + r]);  // weights A
@@ -210,13 +242,13 @@ void backward_kernel(const Problem& p, const std::vector<torch::Tensor>& in,
                      const torch::Tensor& lse, torch::Tensor& dq, torch::Tensor& dk,
                      torch::Tensor& dv) {
   const int64_t L = p.L, D = p.D, BH = p.B * p.H;
-  const int64_t blocks = (L + kQueryBlock - 1) / kQueryBlock;
+  const int64_t QB = p.query_block, blocks = (L + QB - 1) / QB;
   const int64_t shares = std::max<int64_t>(1, (at::get_num_threads() + BH - 1) / BH);
   auto dk_parts = shares == 1 ? dk.unsqueeze(0) : torch::zeros({shares, BH, L, D}, dk.options());
   auto dv_parts = shares == 1 ? dv.unsqueeze(0) : torch::zeros({shares, BH, L, D}, dv.options());
   const T* bias = p.bias.defined() ? p.bias.data_ptr<T>() : nullptr;
   at::parallel_for(0, BH * shares, 1, [&](int64_t begin, int64_t end) {
-    BackwardScratch<T> scratch;
+    BackwardScratch<T> scratch(p);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t bh = task / shares, share = task % shares, b = bh / p.H;
       const int64_t offset = bh * L * D;
@@ -227,9 +259,9 @@ void backward_kernel(const Problem& p, const std::vector<torch::Tensor>& in,
           bias ? bias + b * L : nullptr,          dq.data_ptr<T>() + offset,
           dk_parts[share].data_ptr<T>() + offset, dv_parts[share].data_ptr<T>() + offset};
       for (int64_t blk = share; blk < blocks; blk += shares) {
-        const int64_t i0 = blk * kQueryBlock;
+        const int64_t i0 = blk * QB;
         if (i0 >= p.extent[b]) break;
-        backward_block<T>(p, bh, i0, std::min(kQueryBlock, p.extent[b] - i0), t, scratch);
+        backward_block<T>(p, bh, i0, std::min(QB, p.extent[b] - i0), t, scratch);
       }
     }
   });
