@@ -16,6 +16,7 @@
 #include "bench/kernel_variance_bench.h"
 #include "bench/pathfinder_bench.h"
 #include "bench/step_profile_bench.h"
+#include "util/allocator.h"
 
 namespace {
 
@@ -208,7 +209,10 @@ void register_train_step(CLI::App& app, lra::bench::TrainStepOptions& o, int& ex
   cmd->add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")
       ->capture_default_str();
   cmd->add_option("--json", o.json, "Write the results as JSON to this file");
-  cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_train_step_bench(o); });
+  cmd->callback([&o, &exit_code] {
+    lra::retain_freed_memory();  // as lra_train does
+    exit_code = lra::bench::run_train_step_bench(o);
+  });
 }
 
 void register_step_profile(CLI::App& app, lra::bench::StepProfileOptions& o, int& exit_code) {
@@ -227,7 +231,10 @@ void register_step_profile(CLI::App& app, lra::bench::StepProfileOptions& o, int
       ->capture_default_str();
   cmd->add_option("--json", o.json, "Write the results as JSON to this file");
   cmd->add_option("--markdown", o.markdown, "Also write the table to this file");
-  cmd->callback([&o, &exit_code] { exit_code = lra::bench::run_step_profile(o); });
+  cmd->callback([&o, &exit_code] {
+    lra::retain_freed_memory();  // as lra_train does
+    exit_code = lra::bench::run_step_profile(o);
+  });
 }
 
 void register_pathfinder(CLI::App& app, lra::bench::PathfinderBenchOptions& o, int& exit_code) {

@@ -8,6 +8,7 @@
 #include "train/resume.h"
 #include "train/run.h"
 #include "train/stop_signal.h"
+#include "util/allocator.h"
 #include "util/log.h"
 
 namespace {
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   lra::log::setup(quiet && log_level == "info" ? "warn" : log_level);
+  lra::retain_freed_memory();
   lra::Config config;
   try {
     if (args.force && !args.resume)
