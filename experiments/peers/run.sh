@@ -9,6 +9,8 @@
 # env (the flags win): ROUNDS=3 LENGTHS="1024 2048 4096 8192" MASKED_LENGTHS="1024 4096"
 # TRAIN_LENGTHS="1000 2000" THREADS=2
 #   REPEATS=5 WARMUP=2 TIME_CAP=15 TRAIN_STEPS=30 TRAIN_BATCH=32 BUILD=build PY=.venv/bin/python OUT=
+#   PEER_MALLOC=same (both sides run with the heap settings lra_train sets for itself, see
+#   src/util/allocator.cpp) or default (the peers get glibc's own, what a user running them gets)
 # --quick: L = 128 256, train-step at padded length 600 with batch 8 and 5 steps, 1 round, 2
 #   repeats: a smoke test of the whole pipeline, not a measurement.
 set -euo pipefail
@@ -28,6 +30,7 @@ TRAIN_BATCH=${TRAIN_BATCH:-32}
 BUILD=${BUILD:-build}
 PY=${PY:-.venv/bin/python}
 OUT=${OUT:-}
+PEER_MALLOC=${PEER_MALLOC:-same}
 QUICK=0
 
 while [ $# -gt 0 ]; do
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
     --train-lengths) TRAIN_LENGTHS=$2; shift ;;
     --threads) THREADS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (--help lists them)" >&2; exit 2 ;;
   esac
   shift
@@ -51,6 +54,14 @@ fi
 # worker threads do not spin against the other process's leftovers on a 2-core machine.
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$THREADS
 export PYTHONWARNINGS=ignore
+# lra_train and lra_bench's train-step keep freed heap blocks (mallopt at start-up); giving the
+# peers' process (and lra_bench attention, which does not call mallopt) the same two settings
+# keeps the comparison about the code, not the allocator.
+case "$PEER_MALLOC" in
+  same) heap_env=(env GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824) ;;
+  default) heap_env=(env) ;;
+  *) echo "run.sh: PEER_MALLOC must be same or default, not '$PEER_MALLOC'" >&2; exit 2 ;;
+esac
 
 commit=$(git rev-parse --short HEAD)
 [ -n "$(git status --porcelain -- src cmake CMakeLists.txt 2>/dev/null)" ] && commit="$commit-dirty"
@@ -78,33 +89,34 @@ train_warmup=$(( TRAIN_STEPS / 5 < 10 ? TRAIN_STEPS / 5 : 10 ))  # the trainer's
   echo "torch: $("$PY" -c 'import torch; print(torch.__version__)'), performer-pytorch $("$PY" -c 'from importlib.metadata import version; print(version("performer-pytorch"))')"
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB"
   echo "threads: $THREADS on both sides, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+  echo "peer heap: PEER_MALLOC=$PEER_MALLOC ($([ "$PEER_MALLOC" = same ] && echo "${heap_env[1]}" || echo "glibc defaults"))"
   echo "settings: rounds $ROUNDS, attention L = $LENGTHS (repeats $REPEATS, warm-up $WARMUP, time cap $TIME_CAP s), train-step L = $TRAIN_LENGTHS (batch $TRAIN_BATCH, $TRAIN_STEPS steps, first $train_warmup untimed)"
-  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (ROUNDS=$ROUNDS LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" THREADS=$THREADS)"
+  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (PEER_MALLOC=$PEER_MALLOC ROUNDS=$ROUNDS LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" THREADS=$THREADS)"
   echo "load before: $(uptime)"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
 shape=(--batch 4 --heads 2 --head-dim 32 --features 128)
 ours_attention() {  # $1 = L, $2 = round folder
-  "$BENCH" attention --backends softmax favor favor_sharp schoenbat --lengths "$1" --scopes attention \
+  "${heap_env[@]}" "$BENCH" attention --backends softmax favor favor_sharp schoenbat --lengths "$1" --scopes attention \
     --passes forward forward+backward "${shape[@]}" --repeats "$REPEATS" --warmup "$WARMUP" \
     --time-cap "$TIME_CAP" --threads "$THREADS" --json "$2/ours_attention_L$1.json" \
     > "$2/ours_attention_L$1.md" 2> "$2/ours_attention_L$1.log"
 }
 peer_attention() {
-  "$PY" "$HERE/peer_attention.py" --lengths "$1" --passes forward forward+backward "${shape[@]}" \
+  "${heap_env[@]}" "$PY" "$HERE/peer_attention.py" --lengths "$1" --passes forward forward+backward "${shape[@]}" \
     --repeats "$REPEATS" --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
     --json "$2/peer_attention_L$1.json" > "$2/peer_attention_L$1.md" 2> "$2/peer_attention_L$1.log"
 }
 # The masked case: the last floor(L/8) keys of every sequence padded, forward+backward.
 ours_attention_masked() {
-  "$BENCH" attention --backends softmax favor favor_sharp schoenbat --lengths "$1" --scopes attention \
+  "${heap_env[@]}" "$BENCH" attention --backends softmax favor favor_sharp schoenbat --lengths "$1" --scopes attention \
     --passes forward+backward --padded-fraction 0.125 "${shape[@]}" --repeats "$REPEATS" \
     --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
     --json "$2/ours_attention_masked_L$1.json" > "$2/ours_attention_masked_L$1.md" 2> "$2/ours_attention_masked_L$1.log"
 }
 peer_attention_masked() {
-  "$PY" "$HERE/peer_attention.py" --lengths "$1" --passes forward+backward --masked "${shape[@]}" \
+  "${heap_env[@]}" "$PY" "$HERE/peer_attention.py" --lengths "$1" --passes forward+backward --masked "${shape[@]}" \
     --repeats "$REPEATS" --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
     --json "$2/peer_attention_masked_L$1.json" > "$2/peer_attention_masked_L$1.md" 2> "$2/peer_attention_masked_L$1.log"
 }
@@ -119,7 +131,7 @@ ours_train() {
     --threads "$THREADS" --json "$2/ours_train_L$1.json" > "$2/ours_train_L$1.md" 2> "$2/ours_train_L$1.log"
 }
 peer_train() {
-  "$PY" "$HERE/peer_train_step.py" --length "$1" --attention softmax favor schoenbat \
+  "${heap_env[@]}" "$PY" "$HERE/peer_train_step.py" --length "$1" --attention softmax favor schoenbat \
     --batch "$TRAIN_BATCH" --warmup "$train_warmup" --steps $(( TRAIN_STEPS - train_warmup )) \
     --threads "$THREADS" --json "$2/peer_train_L$1.json" > "$2/peer_train_L$1.md" 2> "$2/peer_train_L$1.log"
 }
