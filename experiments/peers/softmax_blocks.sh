@@ -5,6 +5,7 @@
 # median ms and SDPA/ours per round (median, min-max).
 # Usage: experiments/peers/softmax_blocks.sh [OUT_FILE]
 # env: ROUNDS=5 LENGTHS="1024 4096" BLOCKS="64x512 128x256 128x128 256x256" THREADS=2 BUILD=build
+#   PY=.venv/bin/python
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-5}
@@ -12,6 +13,7 @@ LENGTHS=${LENGTHS:-1024 4096}
 BLOCKS=${BLOCKS:-64x512 128x256 128x128 256x256}
 THREADS=${THREADS:-2}
 BUILD=${BUILD:-build}
+PY=${PY:-.venv/bin/python}
 OUT=${1:-/dev/stdout}
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$THREADS
 shape=(--batch 4 --heads 2 --head-dim 32 --passes forward+backward --repeats 5 --warmup 2 --threads "$THREADS")
@@ -20,7 +22,7 @@ trap 'rm -f "$raw"' EXIT
 echo "load before: $(uptime)" >&2
 for round in $(seq "$ROUNDS"); do
   for L in $LENGTHS; do
-    ms=$(.venv/bin/python experiments/peers/peer_attention.py --peers sdpa --lengths "$L" "${shape[@]}" \
+    ms=$("$PY" experiments/peers/peer_attention.py --peers sdpa --lengths "$L" "${shape[@]}" \
       2>/dev/null | awk -F'|' '/^\| sdpa/ {print $5}')
     echo "$round $L sdpa $ms" >> "$raw"
     for b in $BLOCKS; do

@@ -48,8 +48,6 @@ lra::TaskData random_task(const TaskShape& s, int64_t train_size, int64_t length
   return data;
 }
 
-}  // namespace
-
 class TaskTraining : public ::testing::TestWithParam<TaskShape> {};
 
 TEST_P(TaskTraining, TrainsAFewStepsAndReports) {
@@ -96,3 +94,5 @@ TEST(TaskFromFilesErrors, TaskMismatchAndTooLongAreNamed) {
   lra::test::expect_error([&] { lra::load_task_data(config); },
                           {"data.max_length: 30 is longer than the prepared 24"});
 }
+
+}  // namespace

@@ -1,0 +1,106 @@
+// The float32 row loops of the CPU kernels (cpu_vector_math.h), each path this CPU runs (16
+// lanes, 8 lanes, scalar), against their float64 overloads: lengths that leave every tail size,
+// -inf entries (masked keys), arguments past expf's range, and a shift of +inf.
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "attention/cpu_vector_math.h"
+
+namespace lra::cpu {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+std::vector<VectorPath> paths_here() {
+  std::vector<VectorPath> out;
+  for (VectorPath p : {VectorPath::scalar, VectorPath::avx2, VectorPath::avx512})
+    if (supports(p)) out.push_back(p);
+  return out;
+}
+
+// Scores around 0 with a few far below expf's range and a few masked (-inf).
+std::vector<float> scores(int64_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> s(n);
+  for (int64_t j = 0; j < n; ++j) s[j] = normal(gen);
+  for (int64_t j = 3; j < n; j += 7) s[j] = -kInf;
+  for (int64_t j = 5; j < n; j += 11) s[j] = -100.0f;
+  return s;
+}
+
+std::vector<double> widen(const std::vector<float>& x) {
+  return {x.begin(), x.end()};
+}
+
+TEST(CpuVectorMath, BestPathIsSupported) {
+  EXPECT_TRUE(supports(best_path())) << path_name(best_path());
+  EXPECT_TRUE(supports(VectorPath::scalar));
+}
+
+TEST(CpuVectorMath, ExpShiftedMatchesFloat64OnEveryPathAndTail) {
+  for (VectorPath path : paths_here()) {
+    for (int64_t n : {1, 7, 8, 15, 16, 17, 31, 32, 33, 100, 512}) {
+      std::vector<float> s = scores(n, static_cast<uint32_t>(n));
+      std::vector<double> ref = widen(s);
+      const float shift = 2.5f;
+      const float sum = exp_shifted(s.data(), n, shift, path);
+      const double ref_sum = exp_shifted(ref.data(), n, double(shift));
+      for (int64_t j = 0; j < n; ++j) {
+        ASSERT_NEAR(s[j], ref[j], 2e-6 * ref[j] + 1e-37)
+            << path_name(path) << " n=" << n << " j=" << j;
+        if (ref[j] == 0.0) {
+          EXPECT_EQ(s[j], 0.0f) << "masked or underflowed entries are exactly 0";
+        }
+      }
+      EXPECT_NEAR(sum, ref_sum, 2e-6 * ref_sum) << path_name(path) << " n=" << n;
+    }
+  }
+}
+
+TEST(CpuVectorMath, ExpShiftedByInfinityZeroesTheRow) {
+  for (VectorPath path : paths_here()) {
+    std::vector<float> s = scores(37, 1);
+    EXPECT_EQ(exp_shifted(s.data(), 37, kInf, path), 0.0f) << path_name(path);
+    for (float x : s) EXPECT_EQ(x, 0.0f) << path_name(path);
+  }
+}
+
+TEST(CpuVectorMath, RowMaxMatchesFloat64OnEveryPathAndTail) {
+  for (VectorPath path : paths_here()) {
+    for (int64_t n : {1, 5, 8, 16, 17, 40, 513}) {
+      std::vector<float> s = scores(n, static_cast<uint32_t>(100 + n));
+      s[n - 1] = 50.0f;  // the maximum in the tail
+      const std::vector<double> ref = widen(s);
+      EXPECT_EQ(row_max(s.data(), n, -kInf, path), row_max(ref.data(), n, -double(kInf)))
+          << path_name(path) << " n=" << n;
+      EXPECT_EQ(row_max(s.data(), n, 60.0f, path), 60.0f) << "init above every entry";
+    }
+  }
+}
+
+TEST(CpuVectorMath, SoftmaxBackwardRowMatchesFloat64OnEveryPathAndTail) {
+  for (VectorPath path : paths_here()) {
+    for (int64_t n : {1, 9, 16, 23, 64, 301}) {
+      std::vector<float> dp = scores(n, 7), pd = scores(n, 8), a = scores(n, 9);
+      for (int64_t j = 0; j < n; ++j) {
+        pd[j] = std::exp(std::max(pd[j], -20.0f) / 4);  // finite weights
+        a[j] = std::exp(std::max(a[j], -20.0f) / 4);
+        dp[j] = std::isfinite(dp[j]) ? dp[j] : 0.5f;
+      }
+      std::vector<double> ref = widen(dp);
+      const float delta = 0.75f;
+      softmax_backward_row(dp.data(), pd.data(), a.data(), n, delta, path);
+      softmax_backward_row(ref.data(), widen(pd).data(), widen(a).data(), n, double(delta));
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_NEAR(dp[j], ref[j], 1e-6 * (std::abs(ref[j]) + 1)) << path_name(path) << " n=" << n;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lra::cpu
