@@ -1,6 +1,6 @@
 // The blocked CPU softmax attention (blocked_softmax_cpu.h) against the plain (L x L) formula in
 // float64: values and gradients with interior and trailing padding and lengths that cut the
-// 64 x 512 blocks; its dropout is exact (weights kept or zeroed and rescaled, at the requested
+// 256 x 256 blocks; its dropout is exact (weights kept or zeroed and rescaled, at the requested
 // rate, regenerated identically in the backward).
 #include <cmath>
 
