@@ -107,7 +107,7 @@ class ExpFeatureMap : public ChunkedFeatureMap {
 
   torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
                     const torch::Tensor& dphi) const override {
-    auto dlog = dphi * chunk.phi;                // (BH, c, m): d phi = phi d log phi
+    auto dlog = dphi.mul_(chunk.phi);            // (BH, c, m): d phi = phi d log phi, in place
     auto dx = torch::matmul(dlog, projection_);  // (BH, c, d)
     if (key) dx.sub_(dlog.sum(-1, true) * x * (2.0 * half_square_));  // through -s^2 |y|^2 / 2
     return dx;

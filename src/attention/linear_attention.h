@@ -55,7 +55,8 @@ class ChunkedFeatureMap : public torch::CustomClassHolder {
   // undefined. Maps without a shift leave it undefined.
   virtual Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
                          torch::Tensor& shift) const = 0;
-  // d loss / d x for rows x, given d loss / d phi (BH, c, m) of the features `chunk` returned.
+  // d loss / d x for rows x, given d loss / d phi (BH, c, m) of the features `chunk` returned;
+  // may overwrite dphi (the caller's scratch: one (BH, c, m) tensor fewer per slice).
   virtual torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
                             const torch::Tensor& dphi) const = 0;
 };
