@@ -96,9 +96,11 @@ LRA_AVX2 void softmax_backward_row_avx2(float* dp, const float* pd, const float*
 
 // The same three loops at 16 lanes: the tails go through a mask instead of a scalar loop.
 // GCC 12 warns inside its own avx512fintrin.h (the reductions start from _mm512_undefined_ps).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 LRA_AVX512 inline __m512 exp_avx512(__m512 x) {
   const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kFloor), _CMP_GE_OQ);
   x = _mm512_max_ps(x, _mm512_set1_ps(kFloor));
@@ -157,7 +159,9 @@ LRA_AVX512 void softmax_backward_row_avx512(float* dp, const float* pd, const fl
     _mm512_mask_storeu_ps(dp + j, m, r);
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #endif
 
 }  // namespace
