@@ -9,8 +9,9 @@
 # env (the flags win): ROUNDS=3 LENGTHS="1024 2048 4096 8192" MASKED_LENGTHS="1024 4096"
 # TRAIN_LENGTHS="1000 2000" THREADS=2
 #   REPEATS=5 WARMUP=2 TIME_CAP=15 TRAIN_STEPS=30 TRAIN_BATCH=32 BUILD=build PY=.venv/bin/python OUT=
-#   PEER_MALLOC=same (both sides run with the heap settings lra_train sets for itself, see
-#   src/util/allocator.cpp) or default (the peers get glibc's own, what a user running them gets)
+#   PEER_MALLOC=same (both sides run with the heap settings lra_train sets for itself in
+#   src/util/allocator.cpp; keep the two values in step) or default (the peers get glibc's own,
+#   what a user running them gets)
 # --quick: L = 128 256, train-step at padded length 600 with batch 8 and 5 steps, 1 round, 2
 #   repeats: a smoke test of the whole pipeline, not a measurement.
 set -euo pipefail
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
     --train-lengths) TRAIN_LENGTHS=$2; shift ;;
     --threads) THREADS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (--help lists them)" >&2; exit 2 ;;
   esac
   shift

@@ -143,8 +143,10 @@ LRA_AVX512 float exp_shifted_avx512(float* s, int64_t n, float shift) {
 
 LRA_AVX512 float row_max_avx512(const float* s, int64_t n, float init) {
   __m512 m = _mm512_set1_ps(init);
-  for (int64_t j = 0; j < n; j += 16)
-    m = _mm512_mask_max_ps(m, tail_mask(n - j), m, _mm512_maskz_loadu_ps(tail_mask(n - j), s + j));
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    m = _mm512_mask_max_ps(m, k, m, _mm512_maskz_loadu_ps(k, s + j));
+  }
   return _mm512_reduce_max_ps(m);
 }
 
