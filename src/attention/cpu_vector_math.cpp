@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #if LRA_X86_VECTOR
 #include <immintrin.h>
@@ -32,7 +33,64 @@ inline float exp_scalar(float x) {
   return p * two_n;
 }
 
+// Cephes logf: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln x = e ln 2 + ln(1 + f), f = m - 1,
+// ln(1 + f) = f - f^2 / 2 + f^3 P(f); ln 2 split as in exp.
+constexpr float kLogPoly[9] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
+                               -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
+                               2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
+constexpr float kSqrtHalf = 0.707106781186547524f;
+constexpr int32_t kMantissaBits = 0x007fffff, kHalfExponent = 0x3f000000;  // m in [1/2, 1)
+
+inline float log_scalar(float x) {
+  if (!(x < std::numeric_limits<float>::infinity())) return x;  // +inf, NaN
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  float e = static_cast<float>((bits >> 23) - 126);
+  bits = (bits & kMantissaBits) | kHalfExponent;
+  float m;
+  std::memcpy(&m, &bits, sizeof m);
+  if (m < kSqrtHalf) {
+    e -= 1.0f;
+    m = m + m - 1.0f;
+  } else {
+    m -= 1.0f;
+  }
+  const float z = m * m;
+  float p = kLogPoly[0];
+  for (int i = 1; i < 9; ++i) p = p * m + kLogPoly[i];
+  const float y = p * m * z + e * kLn2Lo - 0.5f * z;
+  return m + y + e * kLn2Hi;
+}
+
 #if LRA_X86_VECTOR
+LRA_AVX2 inline __m256 log_avx2(__m256 x) {
+  const __m256 special = _mm256_cmp_ps(x, _mm256_set1_ps(std::numeric_limits<float>::infinity()),
+                                       _CMP_NLT_UQ);  // +inf, NaN
+  const __m256i bits = _mm256_castps_si256(x);
+  __m256 e =
+      _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+      _mm256_and_si256(bits, _mm256_set1_epi32(kMantissaBits)), _mm256_set1_epi32(kHalfExponent)));
+  const __m256 low = _mm256_cmp_ps(m, _mm256_set1_ps(kSqrtHalf), _CMP_LT_OQ);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  e = _mm256_sub_ps(e, _mm256_and_ps(low, one));
+  m = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(low, m)), one);
+  const __m256 z = _mm256_mul_ps(m, m);
+  __m256 p = _mm256_set1_ps(kLogPoly[0]);
+  for (int i = 1; i < 9; ++i) p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(kLogPoly[i]));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, m), z);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(kLn2Lo), y);
+  y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, y);
+  const __m256 r = _mm256_fmadd_ps(e, _mm256_set1_ps(kLn2Hi), _mm256_add_ps(m, y));
+  return _mm256_blendv_ps(r, x, special);
+}
+
+LRA_AVX2 void log_inplace_avx2(float* s, int64_t n) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(s + j, log_avx2(_mm256_loadu_ps(s + j)));
+  for (; j < n; ++j) s[j] = log_scalar(s[j]);
+}
+
 LRA_AVX2 inline __m256 exp_avx2(__m256 x) {
   const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(kFloor), _CMP_GE_OQ);
   x = _mm256_max_ps(x, _mm256_set1_ps(kFloor));
@@ -118,6 +176,37 @@ LRA_AVX512 inline __m512 exp_avx512(__m512 x) {
 
 LRA_AVX512 inline __mmask16 tail_mask(int64_t left) {
   return static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1);
+}
+
+LRA_AVX512 inline __m512 log_avx512(__m512 x) {
+  const __mmask16 special = _mm512_cmp_ps_mask(
+      x, _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_NLT_UQ);  // +inf, NaN
+  const __m512i bits = _mm512_castps_si512(x);
+  __m512 e =
+      _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(126)));
+  __m512 m = _mm512_castsi512_ps(_mm512_or_si512(
+      _mm512_and_si512(bits, _mm512_set1_epi32(kMantissaBits)), _mm512_set1_epi32(kHalfExponent)));
+  const __mmask16 low = _mm512_cmp_ps_mask(m, _mm512_set1_ps(kSqrtHalf), _CMP_LT_OQ);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  e = _mm512_mask_sub_ps(e, low, e, one);
+  m = _mm512_sub_ps(_mm512_mask_add_ps(m, low, m, m), one);
+  const __m512 z = _mm512_mul_ps(m, m);
+  __m512 p = _mm512_set1_ps(kLogPoly[0]);
+  for (int i = 1; i < 9; ++i) p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(kLogPoly[i]));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, m), z);
+  y = _mm512_fmadd_ps(e, _mm512_set1_ps(kLn2Lo), y);
+  y = _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), z, y);
+  const __m512 r = _mm512_fmadd_ps(e, _mm512_set1_ps(kLn2Hi), _mm512_add_ps(m, y));
+  return _mm512_mask_mov_ps(r, special, x);
+}
+
+LRA_AVX512 void log_inplace_avx512(float* s, int64_t n) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tail_mask(n - j);
+    // Lanes past the tail load 1, whose log is harmless.
+    const __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), m, s + j);
+    _mm512_mask_storeu_ps(s + j, m, log_avx512(x));
+  }
 }
 
 LRA_AVX512 float exp_shifted_avx512(float* s, int64_t n, float shift) {
@@ -218,6 +307,18 @@ double exp_shifted(double* s, int64_t n, double shift) {
   double sum = 0.0;
   for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - shift));
   return sum;
+}
+
+void log_inplace(float* s, int64_t n, VectorPath path) {
+#if LRA_X86_VECTOR
+  if (path == VectorPath::avx512) return log_inplace_avx512(s, n);
+  if (path == VectorPath::avx2) return log_inplace_avx2(s, n);
+#endif
+  for (int64_t j = 0; j < n; ++j) s[j] = log_scalar(s[j]);
+}
+
+void log_inplace(double* s, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) s[j] = std::log(s[j]);
 }
 
 float row_max(const float* s, int64_t n, float init, VectorPath path) {

@@ -31,6 +31,11 @@ const char* path_name(VectorPath path);
 float exp_shifted(float* s, int64_t n, float shift, VectorPath path = best_path());
 double exp_shifted(double* s, int64_t n, double shift);
 
+// s[j] = ln(s[j]) for positive normal floats and +inf (Cephes' logf polynomial, ~1 ulp); NaN stays
+// NaN. Zero, negative and subnormal entries are the caller's to keep out.
+void log_inplace(float* s, int64_t n, VectorPath path = best_path());
+void log_inplace(double* s, int64_t n);
+
 // max(init, s[0..n)).
 float row_max(const float* s, int64_t n, float init, VectorPath path = best_path());
 double row_max(const double* s, int64_t n, double init);

@@ -7,6 +7,7 @@
 
 #include "attention/attention.h"
 #include "attention/backend_spec.h"
+#include "attention/scaling_normalization.h"
 #include "util/strings.h"
 
 namespace lra {
@@ -73,30 +74,6 @@ torch::Tensor maclaurin_series(DotKernel kernel, const torch::Tensor& t, int64_t
   auto acc = torch::full_like(t, a.back());
   for (int64_t n = max_degree - 1; n >= 0; --n) acc = acc * t + a[static_cast<size_t>(n)];
   return acc;
-}
-
-torch::Tensor pre_sbn(const torch::Tensor& x) {
-  constexpr double kStdEps = 1e-12;     // the official PreSBN's epsilon
-  constexpr double kNormFloor = 1e-12;  // head_dim 1 standardises to 0; keep it 0, not NaN
-  auto centered = x - x.mean(-1, /*keepdim=*/true);
-  auto var = centered.pow(2).mean(-1, /*keepdim=*/true);  // biased, as the official code
-  auto standardized = centered / torch::sqrt(var + kStdEps);
-  return standardized / standardized.norm(2, -1, /*keepdim=*/true).clamp_min(kNormFloor);
-}
-
-torch::Tensor schoenbat_normalize(const torch::Tensor& x) {
-  // pre_sbn's two divisions are per-vector scalars: with c = x - mean and |c|^2 = d var, the
-  // result is c / (sqrt(var + eps) max(sqrt(d var / (var + eps)), floor)), i.e. one reduction
-  // besides the mean, and three elementwise passes over (.., d) instead of eight.
-  constexpr double kStdEps = 1e-12;
-  constexpr double kNormFloor = 1e-12;
-  const double d = static_cast<double>(x.size(-1));
-  auto centered = x - x.mean(-1, /*keepdim=*/true);
-  auto norm = torch::linalg_vector_norm(centered, 2, {-1}, /*keepdim=*/true);  // (.., 1)
-  auto var = norm.square() / d;
-  auto std_dev = torch::sqrt(var + kStdEps);
-  auto standardized_norm = (norm / std_dev).clamp_min(kNormFloor);
-  return centered * (std::pow(d, -0.25) / (std_dev * standardized_norm));
 }
 
 torch::Tensor dot_kernel_weights(DotKernel kernel, const torch::Tensor& x, const torch::Tensor& y,

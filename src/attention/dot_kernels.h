@@ -1,5 +1,6 @@
-// Dot-product kernels f(t) = sum_n a_n t^n (Schoenberg: all a_n >= 0) and SchoenbAt's input
-// normalisation, shared by the exact `kernelized` backend and the `schoenbat` estimator.
+// Dot-product kernels f(t) = sum_n a_n t^n (Schoenberg: all a_n >= 0), shared by the exact
+// `kernelized` backend and the `schoenbat` estimator (their input normalisation:
+// scaling_normalization.h).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -23,14 +24,6 @@ std::vector<double> maclaurin_coefficients(DotKernel kernel, int64_t max_degree)
 
 // sum_{n <= max_degree} a_n t^n: what random Maclaurin features estimate without bias.
 torch::Tensor maclaurin_series(DotKernel kernel, const torch::Tensor& t, int64_t max_degree);
-
-// SchoenbAt pre-SBN over the last axis: standardise (mean, biased std, eps 1e-12), then scale to
-// unit L2 norm.
-torch::Tensor pre_sbn(const torch::Tensor& x);
-
-// pre_sbn(x) * d^-1/4: the input every dot-product-kernel backend feeds to f, so |q.k| <= d^-1/2.
-// Computed with fewer passes than pre_sbn (the reference it is tested against).
-torch::Tensor schoenbat_normalize(const torch::Tensor& x);
 
 // Exact attention weights w_ij = f(x_i.y_j) / sum_j' f(x_i.y_j') over real keys (causal: j <= i
 // only), for already-normalised x, y: (B, H, L, d). key_mask: (B, L). Returns (B, H, L, L); the

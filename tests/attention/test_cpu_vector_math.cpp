@@ -1,6 +1,6 @@
 // The float32 row loops of the CPU kernels (cpu_vector_math.h), each path this CPU runs (16
 // lanes, 8 lanes, scalar), against their float64 overloads: lengths that leave every tail size,
-// -inf entries (masked keys), arguments past expf's range, and a shift of +inf.
+// -inf entries (masked keys), arguments past expf's range, a shift of +inf; log over 60 decades.
 #include <cmath>
 #include <limits>
 #include <random>
@@ -67,6 +67,33 @@ TEST(CpuVectorMath, ExpShiftedByInfinityZeroesTheRow) {
     std::vector<float> s = scores(37, 1);
     EXPECT_EQ(exp_shifted(s.data(), 37, kInf, path), 0.0f) << path_name(path);
     for (float x : s) EXPECT_EQ(x, 0.0f) << path_name(path);
+  }
+}
+
+TEST(CpuVectorMath, LogMatchesFloat64OnEveryPathAndTail) {
+  const float special[] = {1.0f, 2.0f, 0.5f, 0.70710677f, 0.70710683f, 1e-4f, 1e-30f, 3e38f, kInf};
+  for (VectorPath path : paths_here()) {
+    for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 33, 100, 257}) {
+      std::mt19937 gen(static_cast<uint32_t>(n));
+      std::uniform_real_distribution<float> exponent(-30.0f, 30.0f);
+      std::vector<float> s(n);
+      for (int64_t j = 0; j < n; ++j) s[j] = std::pow(10.0f, exponent(gen));
+      for (int64_t j = 0; j < n && j < 9; ++j) s[n - 1 - j] = special[j];  // into the tail
+      std::vector<double> ref = widen(s);
+      log_inplace(s.data(), n, path);
+      log_inplace(ref.data(), n);
+      for (int64_t j = 0; j < n; ++j) {
+        if (std::isinf(ref[j])) {
+          EXPECT_EQ(s[j], kInf) << path_name(path);
+          continue;
+        }
+        ASSERT_NEAR(s[j], ref[j], 2e-7 * std::abs(ref[j]) + 1e-7)
+            << path_name(path) << " n=" << n << " j=" << j;
+      }
+    }
+    float nan = std::numeric_limits<float>::quiet_NaN();
+    log_inplace(&nan, 1, path);
+    EXPECT_TRUE(std::isnan(nan)) << path_name(path);
   }
 }
 

@@ -1,7 +1,7 @@
 // The fast paths against their plain references, in float64, values and gradients:
 // fused softmax (scaled_dot_product_attention) vs the explicit L x L form; the chunked linear
 // attention with the slice-wise feature maps vs linear_attention over each backend's reference
-// features(); the short SchoenbAt normalisation vs pre_sbn.
+// features(). (SchoenbAt's normalisations: test_scaling_normalization.cpp.)
 #include <cmath>
 #include <functional>
 #include <string>
@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "attention/dot_kernels.h"
 #include "attention/exact_softmax.h"
 #include "attention/feature_maps.h"
 #include "attention/linear_attention.h"
@@ -88,22 +87,6 @@ TEST(AttentionFastPath, FusedSoftmaxIgnoresPaddedKeysExactly) {
   auto dirty = softmax_attention_fused(in.q, in.k.masked_fill(pad, 1e3),
                                        in.v.masked_fill(pad, 1e30), in.mask, 0.0, false);
   EXPECT_TRUE(torch::equal(out, dirty));
-}
-
-TEST(AttentionFastPath, ShortNormalizationMatchesPreSbn) {
-  auto in = random_inputs(2, 2, 9, 6, 504, 0, 3.0);
-  auto weight = row_weight(in, 505);
-  for (int64_t d : {1, 2, 6}) {
-    auto x = in.q.narrow(-1, 0, d).clone().requires_grad_(true);
-    auto y = x.detach().clone().requires_grad_(true);
-    auto w = weight.narrow(-1, 0, d);
-    auto fast = schoenbat_normalize(x);
-    auto reference = pre_sbn(y) * std::pow(static_cast<double>(d), -0.25);
-    (fast * w).sum().backward();
-    (reference * w).sum().backward();
-    EXPECT_LT(max_abs(fast - reference), 1e-14) << "d=" << d;
-    EXPECT_LT(max_abs(x.grad() - y.grad()), 1e-12) << "d=" << d;
-  }
 }
 
 struct BackendCase {

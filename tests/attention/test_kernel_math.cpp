@@ -6,6 +6,7 @@
 
 #include "attention/dot_kernels.h"
 #include "attention/random_features.h"
+#include "attention/scaling_normalization.h"
 #include "attention_test_util.h"
 
 namespace lra {

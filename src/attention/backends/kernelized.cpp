@@ -8,6 +8,7 @@
 #include "attention/dot_kernels.h"
 #include "attention/exact_softmax.h"
 #include "attention/registry.h"
+#include "attention/scaling_normalization.h"
 
 namespace lra::backends::kernelized {
 namespace {

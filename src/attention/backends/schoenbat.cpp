@@ -11,7 +11,8 @@
 // per-dim beta, both initialised to 1, so post-SBN starts as the identity and schoenbat starts
 // as an unbiased estimate of kernelized) and extend it oddly to every sign: sign(z) |z|^beta,
 // written z * max(|z|, 1e-4)^(beta - 1) so that it is exactly z while beta = 1 and its slope
-// stays bounded near z = 0 when beta < 1. See docs/attention.md.
+// stays bounded near z = 0 when beta < 1. See docs/attention.md. Pre- and post-SBN run as fused
+// row passes on the CPU (scaling_normalization.h).
 //
 // Two implementations of the feature map: `features()` (the reference: one matmul, then one
 // reshape + prod per degree group) and the fast path forward uses (feature_maps.h: one matmul,
@@ -30,11 +31,10 @@
 #include "attention/random_feature_attention.h"
 #include "attention/random_features.h"
 #include "attention/registry.h"
+#include "attention/scaling_normalization.h"
 
 namespace lra::backends::schoenbat {
 namespace {
-
-constexpr double kPostSbnFloor = 1e-4;
 
 class SchoenbatAttention : public RandomFeatureAttention {
  public:
@@ -55,12 +55,12 @@ class SchoenbatAttention : public RandomFeatureAttention {
 
   Features features(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& key_mask,
                     bool /*stabilized: features are bounded, no shift needed*/) override {
-    auto phi_k = feature_map(schoenbat_normalize(k));  // (B, H, L, m)
-    return {feature_map(schoenbat_normalize(q)), phi_k.masked_fill(padded_key_rows(key_mask), 0.0)};
+    auto phi_k = feature_map(normalize(k));  // (B, H, L, m)
+    return {feature_map(normalize(q)), phi_k.masked_fill(padded_key_rows(key_mask), 0.0)};
   }
 
   torch::Tensor exact_kernel(const torch::Tensor& q, const torch::Tensor& k) override {
-    auto t = torch::matmul(schoenbat_normalize(q), schoenbat_normalize(k).transpose(-2, -1));
+    auto t = torch::matmul(normalize(q), normalize(k).transpose(-2, -1));
     return dot_kernel_value(kernel_, t);  // (B, H, L, L)
   }
 
@@ -68,11 +68,11 @@ class SchoenbatAttention : public RandomFeatureAttention {
                         const torch::Tensor& key_mask) override {
     if (causal_) {
       auto phi = features(q, k, key_mask, true);
-      return post_sbn(causal_linear_attention(phi.query, phi.key, v, key_mask, eps_));
+      return post(causal_linear_attention(phi.query, phi.key, v, key_mask, eps_));
     }
     auto map = make_maclaurin_feature_map(layout().fast, q.options(), execution_.cpu_row_loops);
-    return post_sbn(chunked_linear_attention(schoenbat_normalize(q), schoenbat_normalize(k), v,
-                                             key_mask, map, eps_, execution_.chunk_rows));
+    return post(chunked_linear_attention(normalize(q), normalize(k), v, key_mask, map, eps_,
+                                         execution_.chunk_rows));
   }
 
   // F: the Rademacher rows of the current draw, every factor of every feature.
@@ -150,10 +150,13 @@ class SchoenbatAttention : public RandomFeatureAttention {
     return random * scales;
   }
 
-  torch::Tensor post_sbn(const torch::Tensor& z) {
-    auto gamma = post_gamma_.to(z.dtype());
-    auto beta = post_beta_.to(z.dtype());
-    return gamma * z * z.abs().clamp_min(kPostSbnFloor).pow(beta - 1.0);
+  torch::Tensor normalize(const torch::Tensor& x) const {
+    return schoenbat_normalize(x, execution_.cpu_row_loops);
+  }
+
+  torch::Tensor post(const torch::Tensor& z) const {
+    return post_sbn(z, post_gamma_.to(z.dtype()), post_beta_.to(z.dtype()),
+                    execution_.cpu_row_loops);
   }
 
   DotKernel kernel_;
