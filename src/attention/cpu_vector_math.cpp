@@ -152,7 +152,20 @@ LRA_AVX2 void softmax_backward_row_avx2(float* dp, const float* pd, const float*
   for (; j < n; ++j) dp[j] = dp[j] * pd[j] - a[j] * delta;
 }
 
-// The same three loops at 16 lanes: the tails go through a mask instead of a scalar loop.
+LRA_AVX2 float multiply_sum_avx2(float* a, const float* b, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j));
+    _mm256_storeu_ps(a + j, r);
+    acc = _mm256_add_ps(acc, r);
+  }
+  float sum = horizontal_sum(acc);
+  for (; j < n; ++j) sum += (a[j] *= b[j]);
+  return sum;
+}
+
+// The same loops at 16 lanes: the tails go through a mask instead of a scalar loop.
 // GCC 12 warns inside its own avx512fintrin.h (the reductions start from _mm512_undefined_ps).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -228,6 +241,18 @@ LRA_AVX512 float exp_shifted_avx512(float* s, int64_t n, float shift) {
     acc0 = _mm512_add_ps(acc0, _mm512_maskz_mov_ps(m, a));
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+LRA_AVX512 float multiply_sum_avx512(float* a, const float* b, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tail_mask(n - j);
+    const __m512 r =
+        _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, b + j));
+    _mm512_mask_storeu_ps(a + j, m, r);
+    acc = _mm512_add_ps(acc, r);
+  }
+  return _mm512_reduce_add_ps(acc);
 }
 
 LRA_AVX512 float row_max_avx512(const float* s, int64_t n, float init) {
@@ -319,6 +344,22 @@ void log_inplace(float* s, int64_t n, VectorPath path) {
 
 void log_inplace(double* s, int64_t n) {
   for (int64_t j = 0; j < n; ++j) s[j] = std::log(s[j]);
+}
+
+float multiply_sum(float* a, const float* b, int64_t n, VectorPath path) {
+#if LRA_X86_VECTOR
+  if (path == VectorPath::avx512) return multiply_sum_avx512(a, b, n);
+  if (path == VectorPath::avx2) return multiply_sum_avx2(a, b, n);
+#endif
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) sum += (a[j] *= b[j]);
+  return sum;
+}
+
+double multiply_sum(double* a, const double* b, int64_t n) {
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) sum += (a[j] *= b[j]);
+  return sum;
 }
 
 float row_max(const float* s, int64_t n, float init, VectorPath path) {

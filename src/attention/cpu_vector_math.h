@@ -36,6 +36,10 @@ double exp_shifted(double* s, int64_t n, double shift);
 void log_inplace(float* s, int64_t n, VectorPath path = best_path());
 void log_inplace(double* s, int64_t n);
 
+// a[j] *= b[j], returns the sum of the products.
+float multiply_sum(float* a, const float* b, int64_t n, VectorPath path = best_path());
+double multiply_sum(double* a, const double* b, int64_t n);
+
 // max(init, s[0..n)).
 float row_max(const float* s, int64_t n, float init, VectorPath path = best_path());
 double row_max(const double* s, int64_t n, double init);

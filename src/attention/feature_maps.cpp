@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -15,14 +16,16 @@ namespace {
 // exp(log phi - shift) stays 0 there and finite elsewhere.
 constexpr double kNoKeyShift = -1e30;
 
-// ExpFeatureMap::features after its matmul, in one pass per row on the CPU instead of five
-// tensor ops: log phi = proj + offset - [key] s^2 |y|^2 / 2 (-inf for padded keys), then
-// exp(log phi - shift) with the shift of ExpFeatureMap::features. log_phi (nb, c, m)
-// contiguous, becomes phi; x (nb, c, d), pad (nb, c, 1) for keys; offset (P, 1, m) or undefined.
+// ExpFeatureMap::features after its matmul (which added the offset), as row loops on the CPU
+// instead of five tensor ops: log phi = proj - [key] s^2 |y|^2 / 2 (-inf for padded keys), then
+// exp(log phi - shift) with the shift of ExpFeatureMap::features. A key's -s^2 |y|^2 / 2 is a
+// per-row constant, so it joins the shift of the exp instead of costing a pass over the row (the
+// row max is taken before it and corrected): two passes per row, max and exp. log_phi (nb, c, m)
+// contiguous, becomes phi; x (nb, c, d), pad (nb, c, 1) for keys.
 template <typename T>
 void exp_features_cpu(torch::Tensor& log_phi, const torch::Tensor& x, bool key,
-                      const torch::Tensor& pad, const torch::Tensor& offset, double half_square,
-                      torch::Tensor& shift) {
+                      const torch::Tensor& pad, double half_square, torch::Tensor& shift) {
+  constexpr T kInf = std::numeric_limits<T>::infinity();
   const int64_t nb = log_phi.size(0), c = log_phi.size(1), m = log_phi.size(2), d = x.size(2);
   const bool given = shift.defined();
   if (!given) shift = torch::empty({nb, key ? int64_t{1} : c, 1}, log_phi.options());
@@ -30,37 +33,48 @@ void exp_features_cpu(torch::Tensor& log_phi, const torch::Tensor& x, bool key,
   T* sh = shift.data_ptr<T>();  // contiguous when made here; the given ones are narrowed rows
   const int64_t sh_b = shift.stride(0), sh_r = key ? 0 : shift.stride(1);
   const T* xs = x.data_ptr<T>();
-  const T* off = offset.defined() ? offset.data_ptr<T>() : nullptr;
-  const int64_t off_b = offset.defined() && offset.size(0) > 1 ? m : 0;
   const auto pads =
       key ? pad.accessor<bool, 3>() : at::TensorAccessor<bool, 3>(nullptr, nullptr, nullptr);
+  std::vector<T> minus(static_cast<size_t>(key ? c : 0));  // s^2 |y|^2 / 2; +inf if padded
   for (int64_t b = 0; b < nb; ++b) {
-    T top = -std::numeric_limits<T>::infinity();
+    T top = -kInf;
     for (int64_t r = 0; r < c; ++r) {
       T* row = phi + (b * c + r) * m;
-      T minus = 0;
       if (key) {
         const T* xr = xs + b * x.stride(0) + r * x.stride(1);
         T sq = 0;
         for (int64_t i = 0; i < d; ++i) sq += xr[i] * xr[i];
-        minus =
-            pads[b][r][0] ? std::numeric_limits<T>::infinity() : static_cast<T>(half_square) * sq;
-      }
-      const T* o = off ? off + b * off_b : nullptr;
-      for (int64_t j = 0; j < m; ++j) row[j] = row[j] + (o ? o[j] : T(0)) - minus;
-      if (key) {
-        if (!given) top = cpu::row_max(row, m, top);
+        const bool padded = pads[b][r][0];
+        minus[r] = padded ? kInf : static_cast<T>(half_square) * sq;
+        if (!given && !padded) top = std::max(top, cpu::row_max(row, m, -kInf) - minus[r]);
         continue;
       }
       T& s_r = sh[b * sh_b + r * sh_r];
-      if (!given) s_r = cpu::row_max(row, m, -std::numeric_limits<T>::infinity());
+      if (!given) s_r = cpu::row_max(row, m, -kInf);
       cpu::exp_shifted(row, m, s_r);
     }
     if (!key) continue;
     T& s_b = sh[b * sh_b];
     if (!given) s_b = std::max(top, static_cast<T>(kNoKeyShift));
-    for (int64_t r = 0; r < c; ++r) cpu::exp_shifted(phi + (b * c + r) * m, m, s_b);
+    for (int64_t r = 0; r < c; ++r) cpu::exp_shifted(phi + (b * c + r) * m, m, s_b + minus[r]);
   }
+}
+
+// d log phi = phi d phi in place over dphi (nb, c, m), and, for keys, its row sums (nb, c, 1):
+// one pass instead of a multiply and a reduction.
+template <typename T>
+torch::Tensor exp_features_dlog_cpu(torch::Tensor& dphi, const torch::Tensor& phi, bool key) {
+  const int64_t rows = dphi.size(0) * dphi.size(1), m = dphi.size(2);
+  torch::Tensor sums;
+  if (key) sums = torch::empty({dphi.size(0), dphi.size(1), 1}, dphi.options());
+  T* dp = dphi.data_ptr<T>();
+  const T* p = phi.data_ptr<T>();
+  T* out = key ? sums.data_ptr<T>() : nullptr;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T sum = cpu::multiply_sum(dp + r * m, p + r * m, m);
+    if (out) out[r] = sum;
+  }
+  return sums;
 }
 
 class ExpFeatureMap : public ChunkedFeatureMap {
@@ -70,7 +84,15 @@ class ExpFeatureMap : public ChunkedFeatureMap {
       : projection_(projection.contiguous()),
         projection_t_(projection.transpose(1, 2).contiguous()),
         offset_(offset.defined() ? offset.contiguous() : offset),
-        half_square_(half_square) {}
+        half_square_(half_square) {
+    // The offset as one more input row of the projection, [x, 1] [P^T; offset]: the matmul adds
+    // it (K = d + 1 costs what K = d does) instead of a pass over every (row, feature).
+    if (offset_.defined()) {
+      const int64_t P = std::max(projection_.size(0), offset_.size(0));
+      projection_t_ = torch::cat(
+          {projection_t_.expand({P, -1, -1}), offset_.expand({P, 1, projection_.size(1)})}, 1);
+    }
+  }
 
   int64_t width() const override { return projection_.size(1); }
   int64_t num_features() const override { return projection_.size(1); }
@@ -84,14 +106,19 @@ class ExpFeatureMap : public ChunkedFeatureMap {
 
   Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
                  torch::Tensor& shift) const override {
-    auto log_phi = torch::matmul(x, projection_t_);  // (BH, c, m)
+    // (BH, c, m): z P^T (+ offset through the input's extra column of ones)
+    auto log_phi =
+        offset_.defined()
+            ? torch::matmul(
+                  torch::cat({x, torch::ones({x.size(0), x.size(1), 1}, x.options())}, -1),
+                  projection_t_)
+            : torch::matmul(x, projection_t_);
     if (x.is_cpu() && log_phi.is_contiguous() && x.stride(2) == 1) {
       AT_DISPATCH_FLOATING_TYPES(log_phi.scalar_type(), "exp_features_cpu", [&] {
-        exp_features_cpu<scalar_t>(log_phi, x, key, pad, offset_, half_square_, shift);
+        exp_features_cpu<scalar_t>(log_phi, x, key, pad, half_square_, shift);
       });
       return {log_phi, torch::Tensor()};
     }
-    if (offset_.defined()) log_phi.add_(offset_);
     if (key) {
       // s^2 |y|^2 / 2 per key; +inf on padded keys sends their log-features to -inf.
       auto half_sq = (half_square_ * x.square().sum(-1, true))
@@ -107,15 +134,23 @@ class ExpFeatureMap : public ChunkedFeatureMap {
 
   torch::Tensor vjp(const torch::Tensor& x, bool key, const Chunk& chunk,
                     const torch::Tensor& dphi) const override {
-    auto dlog = dphi.mul_(chunk.phi);            // (BH, c, m): d phi = phi d log phi, in place
-    auto dx = torch::matmul(dlog, projection_);  // (BH, c, d)
-    if (key) dx.sub_(dlog.sum(-1, true) * x * (2.0 * half_square_));  // through -s^2 |y|^2 / 2
+    torch::Tensor dlog = dphi, dlog_sum;  // (BH, c, m): d phi = phi d log phi, in place
+    if (dphi.is_cpu() && dphi.is_contiguous() && chunk.phi.is_contiguous()) {
+      AT_DISPATCH_FLOATING_TYPES(dphi.scalar_type(), "exp_features_dlog_cpu", [&] {
+        dlog_sum = exp_features_dlog_cpu<scalar_t>(dlog, chunk.phi, key);
+      });
+    } else {
+      dlog = dphi.mul_(chunk.phi);
+      if (key) dlog_sum = dlog.sum(-1, true);
+    }
+    auto dx = torch::matmul(dlog, projection_);             // (BH, c, d)
+    if (key) dx.sub_(dlog_sum * x * (2.0 * half_square_));  // through -s^2 |y|^2 / 2
     return dx;
   }
 
  private:
   torch::Tensor projection_;    // (P, m, d)
-  torch::Tensor projection_t_;  // (P, d, m)
+  torch::Tensor projection_t_;  // (P, d, m), or (P, d + 1, m) with the offset as its last row
   torch::Tensor offset_;        // (P, 1, m) or undefined
   double half_square_;          // s^2 / 2
 };

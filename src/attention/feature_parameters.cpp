@@ -23,12 +23,20 @@ torch::Tensor gerf_optimal_a(const torch::Tensor& l) {
 torch::Tensor pair_second_moment(const torch::Tensor& x, const torch::Tensor& y,
                                  const torch::Tensor& mask) {
   auto [w, n] = token_weights(x, mask);
-  auto m1 = torch::matmul((x * w).transpose(-2, -1), x) / n;  // (B, H, d, d)
-  auto m2 = torch::matmul((y * w).transpose(-2, -1), y) / n;  // (B, H, d, d)
-  auto mu_x = (x * w).sum(2) / n.squeeze(-1);                 // (B, H, d)
-  auto mu_y = (y * w).sum(2) / n.squeeze(-1);                 // (B, H, d)
-  auto cross = mu_x.unsqueeze(-1) * mu_y.unsqueeze(-2);       // (B, H, d, d)
-  return m1 + m2 + cross + cross.transpose(-2, -1);
+  const int64_t B = x.size(0), H = x.size(1), L = x.size(2), d = x.size(3);
+  // Masked copies laid out (BH, L, d) whatever x's strides (heads are usually a view of (B, L,
+  // H d)), so that the d x d sums are one batched GEMM each: matmul on the 4-D transposed views
+  // copies its operands and takes several times as long. The mask is 0/1, so xw^T xw = x^T W x.
+  auto xw = torch::empty({B, H, L, d}, x.options());
+  auto yw = torch::empty({B, H, L, d}, y.options());
+  torch::mul_out(xw, x, w);
+  torch::mul_out(yw, y, w);
+  auto x3 = xw.view({B * H, L, d}), y3 = yw.view({B * H, L, d});
+  auto second = torch::bmm(x3.transpose(1, 2), x3).baddbmm_(y3.transpose(1, 2), y3);  // (BH,d,d)
+  auto mu_x = xw.sum(2) / n.squeeze(-1);                                              // (B, H, d)
+  auto mu_y = yw.sum(2) / n.squeeze(-1);                                              // (B, H, d)
+  auto cross = mu_x.unsqueeze(-1) * mu_y.unsqueeze(-2);  // (B, H, d, d)
+  return second.view({B, H, d, d}) / n + cross + cross.transpose(-2, -1);
 }
 
 torch::Tensor oprf_optimal_a(const torch::Tensor& x, const torch::Tensor& y,

@@ -97,6 +97,27 @@ TEST(CpuVectorMath, LogMatchesFloat64OnEveryPathAndTail) {
   }
 }
 
+TEST(CpuVectorMath, MultiplySumMatchesFloat64OnEveryPathAndTail) {
+  for (VectorPath path : paths_here()) {
+    for (int64_t n : {1, 7, 8, 9, 16, 17, 31, 128, 129}) {
+      std::vector<float> a = scores(n, 20 + n), b = scores(n, 40 + n);
+      for (int64_t j = 0; j < n; ++j) {
+        a[j] = std::isfinite(a[j]) ? a[j] : 1.25f;
+        b[j] = std::isfinite(b[j]) ? b[j] : -0.5f;
+      }
+      std::vector<double> ref = widen(a);
+      const float sum = multiply_sum(a.data(), b.data(), n, path);
+      const double ref_sum = multiply_sum(ref.data(), widen(b).data(), n);
+      double size = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        ASSERT_NEAR(a[j], ref[j], 1e-6 * std::abs(ref[j])) << path_name(path) << " n=" << n;
+        size += std::abs(ref[j]);
+      }
+      EXPECT_NEAR(sum, ref_sum, 1e-6 * size + 1e-6) << path_name(path) << " n=" << n;
+    }
+  }
+}
+
 TEST(CpuVectorMath, RowMaxMatchesFloat64OnEveryPathAndTail) {
   for (VectorPath path : paths_here()) {
     for (int64_t n : {1, 5, 8, 16, 17, 40, 513}) {

@@ -141,6 +141,23 @@ TEST(FavorComponents, OprfParameterMatchesTheClosedForm) {
     }
 }
 
+// FAVOR#'s statistic against its definition, the mean over every pair of real tokens of
+// (x_i + y_j)(x_i + y_j)^T, with padding and heads taken as a transposed view (as the model
+// splits them).
+TEST(FavorComponents, PairSecondMomentIsTheMeanOverRealPairs) {
+  auto in = random_inputs(2, 3, 11, 6, 108, /*pad=*/4, 1.3);
+  auto x = in.q.transpose(1, 2).contiguous().transpose(1, 2);  // (2, 3, 11, 6), non-contiguous
+  auto moment = pair_second_moment(x, in.k, in.mask);          // (2, 3, 6, 6)
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t h = 0; h < 3; ++h) {
+      const int64_t n = in.mask[b].sum().item<int64_t>();  // the real tokens come first
+      auto xs = in.q[b][h].narrow(0, 0, n), ys = in.k[b][h].narrow(0, 0, n);
+      auto sums = xs.unsqueeze(1) + ys.unsqueeze(0);  // (n, n, 6)
+      auto exact = torch::einsum("ijp,ijq->pq", {sums, sums}) / static_cast<double>(n * n);
+      EXPECT_LT((moment[b][h] - exact).abs().max().item<double>(), 1e-12) << b << "," << h;
+    }
+}
+
 // SADERF's rescaling balances every coordinate's second moment and keeps every dot product.
 TEST(FavorComponents, SaderfScalingBalancesMomentsAndKeepsTheKernel) {
   auto in = random_inputs(1, 2, 9, 5, 109, /*pad=*/2, 1.0);
