@@ -12,8 +12,8 @@ namespace lra {
 torch::Tensor gerf_optimal_a(const torch::Tensor& l);
 
 // Mean over (query, key) pairs of (x_i + y_j)(x_i + y_j)^T over real tokens:
-// M1 + M2 + mu_x mu_y^T + mu_y mu_x^T. x, y: (B, H, L, d); mask: (B, L), 1 = real token, 0 = padding
-// (0/1 only) -> (B, H, d, d).
+// M1 + M2 + mu_x mu_y^T + mu_y mu_x^T. x, y: (B, H, L, d); mask: (B, L), 1 = real token, 0 =
+// padding (0/1 only) -> (B, H, d, d).
 torch::Tensor pair_second_moment(const torch::Tensor& x, const torch::Tensor& y,
                                  const torch::Tensor& mask);
 

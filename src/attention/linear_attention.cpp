@@ -5,10 +5,10 @@
 #include <limits>
 
 #include <ATen/Parallel.h>
-#include <ATen/ThreadLocalState.h>
 #include <torch/torch.h>
 
 #include "attention/attention.h"
+#include "attention/caller_state_parallel.h"
 
 namespace lra {
 namespace {
@@ -51,16 +51,11 @@ void accumulate_shifted(torch::Tensor& sum, torch::Tensor& shift, const torch::T
 // Runs fn over ranges of the (batch x head) axis: on the CPU one range per thread, each working
 // through its own slices with single-threaded ops (one parallel region per pass instead of one
 // per op, and each thread's data stays in its own cache); elsewhere, or with one range, at once.
-// fn calls dispatcher ops, whose mode (inference mode, grad mode, autocast) is thread-local: the
-// pool's threads take the caller's.
+// fn calls dispatcher ops: the pool's threads take the caller's modes.
 void for_each_slice(int64_t bh, const torch::Device& device,
                     const std::function<void(int64_t, int64_t)>& fn) {
   if (device.is_cpu() && bh > 1 && at::get_num_threads() > 1 && !at::in_parallel_region()) {
-    const at::ThreadLocalState caller;
-    at::parallel_for(0, bh, 1, [&](int64_t begin, int64_t end) {
-      at::ThreadLocalStateGuard guard(caller);
-      fn(begin, end);
-    });
+    parallel_for_in_caller_state(0, bh, 1, fn);
   } else {
     fn(0, bh);
   }

@@ -145,7 +145,7 @@ torch::Tensor schoenbat_normalize_ops(const torch::Tensor& x) {
 // ---------------------------------------------------------------------------------------------
 // post-SBN
 
-// p = max(|z|, floor)^(beta - 1) for a block of rows (n = rows x D entries), as exp((beta - 1)
+// p = max(|z|, floor)^(beta - 1) for a block of rows (rows x D entries), as exp((beta - 1)
 // log a); log_a receives log a. float: the vector loops; double: libm.
 template <typename T>
 void post_sbn_power(const T* z, int64_t rows, int64_t D, const T* beta, T* log_a, T* p) {
@@ -165,10 +165,10 @@ void post_sbn_forward_cpu(const T* z, T* y, int64_t rows, int64_t D, const T* be
   at::parallel_for(0, rows, kRowGrain, [&](int64_t begin, int64_t end) {
     std::vector<T> log_a(kBlockRows * D), p(kBlockRows * D);
     for (int64_t r = begin; r < end; r += kBlockRows) {
-      const int64_t n = std::min(kBlockRows, end - r) * D;
+      const int64_t block = std::min(kBlockRows, end - r);
       const T* zb = z + r * D;
-      post_sbn_power(zb, n / D, D, beta, log_a.data(), p.data());
-      for (int64_t i = 0; i < n; ++i) y[r * D + i] = gamma * zb[i] * p[i];
+      post_sbn_power(zb, block, D, beta, log_a.data(), p.data());
+      for (int64_t i = 0; i < block * D; ++i) y[r * D + i] = gamma * zb[i] * p[i];
     }
   });
 }

@@ -16,10 +16,9 @@
 #include <stdexcept>
 #include <utility>
 
-#include <ATen/Parallel.h>
-#include <ATen/ThreadLocalState.h>
 #include <torch/torch.h>
 
+#include "attention/caller_state_parallel.h"
 #include "attention/exact_softmax.h"
 #include "attention/feature_maps.h"
 #include "attention/feature_parameters.h"
@@ -41,11 +40,7 @@ std::pair<torch::Tensor, torch::Tensor> small_eigh(const torch::Tensor& moment) 
   auto flat = moment.reshape({-1, d, d});
   auto values = torch::empty({flat.size(0), d}, moment.options());
   auto vectors = torch::empty_like(flat);
-  // The pool's threads take the caller's inference mode (whose tensors refuse in-place writes
-  // from outside it).
-  const at::ThreadLocalState caller;
-  at::parallel_for(0, flat.size(0), 1, [&](int64_t begin, int64_t end) {
-    at::ThreadLocalStateGuard guard(caller);
+  parallel_for_in_caller_state(0, flat.size(0), 1, [&](int64_t begin, int64_t end) {
     torch::NoGradGuard no_grad;
     for (int64_t i = begin; i < end; ++i) {
       auto [l, u] = torch::linalg_eigh(flat[i]);
