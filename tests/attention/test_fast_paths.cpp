@@ -137,6 +137,51 @@ TEST(AttentionFastPath, ChunkedLinearAttentionMatchesReference) {
       }
 }
 
+// phi(x) = x: signed features, so denominators fall below eps (and below 0) with numerators that
+// are not 0 there, which the exp maps never produce: the clamp's gradient gate is tested here.
+class IdentityFeatureMap : public ChunkedFeatureMap {
+ public:
+  explicit IdentityFeatureMap(int64_t m) : m_(m) {}
+  int64_t num_features() const override { return m_; }
+  bool shifted() const override { return false; }
+  c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t, int64_t) const override {
+    return c10::make_intrusive<IdentityFeatureMap>(m_);
+  }
+  int64_t width() const override { return m_; }
+  Chunk features(const torch::Tensor& x, bool, const torch::Tensor&,
+                 torch::Tensor&) const override {
+    return {x.contiguous(), torch::Tensor()};
+  }
+  torch::Tensor vjp(const torch::Tensor&, bool, const Chunk&,
+                    const torch::Tensor& dphi) const override {
+    return dphi;
+  }
+
+ private:
+  int64_t m_;
+};
+
+TEST(AttentionFastPath, ClampedDenominatorsMatchReference) {
+  const double eps = 0.5;
+  for (int64_t rows : {0, 7}) {
+    auto in = random_inputs(2, 2, 29, 5, 512, /*pad=*/4, 1.0);
+    auto weight = row_weight(in, 513);
+    auto map = c10::make_intrusive<IdentityFeatureMap>(5);
+    auto fast =
+        run([&](auto& q, auto& k,
+                auto& v) { return chunked_linear_attention(q, k, v, in.mask, map, eps, rows); },
+            in, weight);
+    auto reference =
+        run([&](auto& q, auto& k, auto& v) { return linear_attention(q, k, v, in.mask, eps); }, in,
+            weight);
+    auto den = torch::einsum("bhid,bhd->bhi", {in.q, (in.k * in.mask.view({2, 1, 29, 1})).sum(2)});
+    const auto clamped = (den < eps).sum().item<int64_t>();
+    ASSERT_GT(clamped, 10) << "the draw must clamp some denominators";
+    ASSERT_LT(clamped, den.numel() - 10) << "and leave others";
+    expect_same(fast, reference, 1e-10, "identity features rows=" + std::to_string(rows));
+  }
+}
+
 // Two threads split the (batch x head) axis between them, each running its slices with the
 // caller's autograd and inference mode: same values and gradients as one thread, and the
 // evaluation path (inference mode, whose tensors refuse in-place updates outside it) works.
