@@ -83,7 +83,7 @@ std::vector<Part> profile_parts(const Config& config, const TaskData& data, cons
       fc2(m.mlp_dim, dim);
   auto x = leaf({B, L, dim}), a = leaf({B, L, qkv}), u = leaf({B, L, m.mlp_dim});
   time("dense layers (q, k, v, out, MLP)", layers, [&] {
-    (wq(x) + wk(x) + wv(x)).sum().backward();
+    qkv_projection(x, wq, wk, wv).sum().backward();
     wo(a).sum().backward();
     fc1(x).sum().backward();
     fc2(u).sum().backward();

@@ -39,6 +39,13 @@ torch::Tensor sinusoid_table(int64_t length, int64_t dim) {
 
 }  // namespace
 
+torch::Tensor qkv_projection(const torch::Tensor& h, const torch::nn::Linear& wq,
+                             const torch::nn::Linear& wk, const torch::nn::Linear& wv) {
+  auto w = torch::cat({wq->weight, wk->weight, wv->weight});  // (3 qkv, dim)
+  auto b = torch::cat({wq->bias, wk->bias, wv->bias});        // (3 qkv)
+  return torch::nn::functional::linear(h, w, b);              // (B, L, 3 qkv)
+}
+
 EncoderBlockImpl::EncoderBlockImpl(const ModelConfig& m, const AttentionFactory& attention,
                                    int64_t max_length, uint64_t seed)
     : heads_(m.heads), dropout_(m.dropout) {
@@ -61,8 +68,8 @@ std::vector<torch::Tensor> EncoderBlockImpl::attention_inputs(const torch::Tenso
   auto split_heads = [&](const torch::Tensor& t) {  // (B, L, qkv) -> (B, H, L, qkv/H)
     return at_least_fp32(t.view({B, L, H, t.size(2) / H}).transpose(1, 2));
   };
-  auto h = ln_attention_(x);
-  return {split_heads(wq_(h)), split_heads(wk_(h)), split_heads(wv_(h))};
+  auto qkv = qkv_projection(ln_attention_(x), wq_, wk_, wv_).chunk(3, -1);  // 3 x (B, L, qkv)
+  return {split_heads(qkv[0]), split_heads(qkv[1]), split_heads(qkv[2])};
 }
 
 torch::Tensor EncoderBlockImpl::self_attention(const torch::Tensor& x, const torch::Tensor& mask) {

@@ -18,6 +18,12 @@
 
 namespace lra {
 
+// [h wq^T + bq, h wk^T + bk, h wv^T + bv] as one product: h (B, L, dim) is read once and the
+// backward's input gradient is one GEMM instead of three and their sum. The parameters stay
+// three Linear modules, so checkpoints keep their names. Returns (B, L, 3 qkv).
+torch::Tensor qkv_projection(const torch::Tensor& h, const torch::nn::Linear& wq,
+                             const torch::nn::Linear& wk, const torch::nn::Linear& wv);
+
 class EncoderBlockImpl : public torch::nn::Module {
  public:
   // attention: builds this block's attention from its place in the model (heads, head_dim,

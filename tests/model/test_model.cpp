@@ -125,6 +125,39 @@ TEST(SoftmaxAttention, PaddedKeysGetExactlyZeroWeightAndMatchFloat64Loop) {
     }
 }
 
+// The one-product q, k, v projection against the three Linear modules it stands for, in
+// float64: values and the gradients of each module's weight and bias and of the input.
+TEST(Model, QkvProjectionIsTheThreeLinearsInOneProduct) {
+  torch::manual_seed(3);
+  auto make = [] {
+    torch::nn::Linear w(8, 6);
+    w->to(torch::kFloat64);
+    return w;
+  };
+  torch::nn::Linear wq = make(), wk = make(), wv = make();
+  auto h = torch::randn({2, 5, 8}, torch::kFloat64).requires_grad_(true);
+  auto g = torch::randn({2, 5, 18}, torch::kFloat64);
+  auto fused = lra::qkv_projection(h, wq, wk, wv);  // (2, 5, 18)
+  (fused * g).sum().backward();
+  std::vector<torch::Tensor> fused_grads = {h.grad().clone()};
+  for (auto* w : {&wq, &wk, &wv}) {
+    fused_grads.push_back((*w)->weight.grad().clone());
+    fused_grads.push_back((*w)->bias.grad().clone());
+    (*w)->zero_grad();
+  }
+  h.mutable_grad().reset();
+  auto separate = torch::cat({wq(h), wk(h), wv(h)}, -1);
+  (separate * g).sum().backward();
+  EXPECT_LT((fused - separate).abs().max().item<double>(), 1e-13);
+  std::vector<torch::Tensor> separate_grads = {h.grad()};
+  for (auto* w : {&wq, &wk, &wv}) {
+    separate_grads.push_back((*w)->weight.grad());
+    separate_grads.push_back((*w)->bias.grad());
+  }
+  for (size_t i = 0; i < fused_grads.size(); ++i)
+    EXPECT_LT((fused_grads[i] - separate_grads[i]).abs().max().item<double>(), 1e-13) << i;
+}
+
 TEST(Model, AttentionInputsOfALayerAreWhatTheBlockAttendsWith) {
   torch::manual_seed(0);
   lra::Classifier model(tiny_model("cls"), lra::attention_factory(lra::AttentionConfig{}), 16, 12,
