@@ -83,36 +83,37 @@ class ExpFeatureMap : public ChunkedFeatureMap {
   ExpFeatureMap(const torch::Tensor& projection, const torch::Tensor& offset, double half_square)
       : projection_(projection.contiguous()),
         projection_t_(projection.transpose(1, 2).contiguous()),
-        offset_(offset.defined() ? offset.contiguous() : offset),
+        has_offset_(offset.defined()),
         half_square_(half_square) {
     // The offset as one more input row of the projection, [x, 1] [P^T; offset]: the matmul adds
     // it (K = d + 1 costs what K = d does) instead of a pass over every (row, feature).
-    if (offset_.defined()) {
-      const int64_t P = std::max(projection_.size(0), offset_.size(0));
+    if (has_offset_) {
+      const int64_t P = std::max(projection_.size(0), offset.size(0));
       projection_t_ = torch::cat(
-          {projection_t_.expand({P, -1, -1}), offset_.expand({P, 1, projection_.size(1)})}, 1);
+          {projection_t_.expand({P, -1, -1}), offset.expand({P, 1, projection_.size(1)})}, 1);
     }
   }
 
   int64_t width() const override { return projection_.size(1); }
   int64_t num_features() const override { return projection_.size(1); }
   bool shifted() const override { return true; }
+  // Views of this map's prepared tensors: nothing is transposed or concatenated again per slice.
   c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t begin, int64_t end) const override {
-    if (projection_.size(0) == 1) return c10::make_intrusive<ExpFeatureMap>(*this);
-    return c10::make_intrusive<ExpFeatureMap>(
-        projection_.narrow(0, begin, end - begin),
-        offset_.defined() ? offset_.narrow(0, begin, end - begin) : offset_, half_square_);
+    auto part = c10::make_intrusive<ExpFeatureMap>(*this);
+    if (projection_.size(0) > 1) part->projection_ = projection_.narrow(0, begin, end - begin);
+    if (projection_t_.size(0) > 1)
+      part->projection_t_ = projection_t_.narrow(0, begin, end - begin);
+    return part;
   }
 
   Chunk features(const torch::Tensor& x, bool key, const torch::Tensor& pad,
                  torch::Tensor& shift) const override {
     // (BH, c, m): z P^T (+ offset through the input's extra column of ones)
     auto log_phi =
-        offset_.defined()
-            ? torch::matmul(
-                  torch::cat({x, torch::ones({x.size(0), x.size(1), 1}, x.options())}, -1),
-                  projection_t_)
-            : torch::matmul(x, projection_t_);
+        has_offset_ ? torch::matmul(
+                          torch::cat({x, torch::ones({x.size(0), x.size(1), 1}, x.options())}, -1),
+                          projection_t_)
+                    : torch::matmul(x, projection_t_);
     if (x.is_cpu() && log_phi.is_contiguous() && x.stride(2) == 1) {
       AT_DISPATCH_FLOATING_TYPES(log_phi.scalar_type(), "exp_features_cpu", [&] {
         exp_features_cpu<scalar_t>(log_phi, x, key, pad, half_square_, shift);
@@ -151,7 +152,7 @@ class ExpFeatureMap : public ChunkedFeatureMap {
  private:
   torch::Tensor projection_;    // (P, m, d)
   torch::Tensor projection_t_;  // (P, d, m), or (P, d + 1, m) with the offset as its last row
-  torch::Tensor offset_;        // (P, 1, m) or undefined
+  bool has_offset_;             // whether projection_t_ carries the offset row
   double half_square_;          // s^2 / 2
 };
 

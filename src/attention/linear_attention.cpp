@@ -90,12 +90,13 @@ void output_grad_cpu(const torch::Tensor& g, const torch::Tensor& out, const tor
                      double eps, torch::Tensor& d_o1) {
   const int64_t nb = g.size(0), n = g.size(1), D = g.size(2);
   const T e = static_cast<T>(eps);
+  const T *gs = g.data_ptr<T>(), *os = out.data_ptr<T>(), *ds = den.data_ptr<T>();
   T* dst = d_o1.data_ptr<T>();
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t i = 0; i < n; ++i) {
-      const T* gi = g.data_ptr<T>() + b * g.stride(0) + i * g.stride(1);
-      const T* oi = out.data_ptr<T>() + b * out.stride(0) + i * out.stride(1);
-      const T di = den.data_ptr<T>()[b * den.stride(0) + i * den.stride(1)];
+      const T* gi = gs + b * g.stride(0) + i * g.stride(1);
+      const T* oi = os + b * out.stride(0) + i * out.stride(1);
+      const T di = ds[b * den.stride(0) + i * den.stride(1)];
       T* row = dst + (b * n + i) * (D + 1);
       const T inv = T(1) / std::max(di, e);
       T dot = 0;
@@ -125,8 +126,10 @@ using torch::autograd::variable_list;
 // One autograd node for the whole contraction; the backward recomputes the features slice by
 // slice (the forward's shifts are kept, so the recomputed features are the forward's).
 // The key-side sum is kept transposed, S^T = [v, 1]^T phi(k) (D+1, m), and every product is
-// ordered so that the (D+1)-wide side is the GEMM's M: MKL runs [v, 1]^T phi and S^T phi(q)^T
-// ~25% faster than phi^T [v, 1] and phi(q) S (N = D + 1 = 33 fits its micro-kernels badly).
+// ordered so that the (D+1)-wide side is the GEMM's M: in isolation MKL runs [v, 1]^T phi and
+// S^T phi(q)^T 15-30% faster than phi^T [v, 1] and phi(q) S (N = D + 1 = 33 fits its
+// micro-kernels badly); over the whole sequence of products the gain is a few percent at most
+// (docs/attention.md).
 class ChunkedLinearAttentionFunction
     : public torch::autograd::Function<ChunkedLinearAttentionFunction> {
  public:
