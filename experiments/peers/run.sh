@@ -7,7 +7,7 @@
 # Usage: experiments/peers/run.sh [--quick] [--rounds R] [--lengths "1024 2048"]
 #          [--train-lengths "1000 2000"] [--threads N] [--out DIR]
 # env (the flags win): ROUNDS=3 LENGTHS="1024 2048 4096 8192" MASKED_LENGTHS="1024 4096"
-# TRAIN_LENGTHS="1000 2000" THREADS=2
+# TRAIN_LENGTHS="1000 2000" TRAIN_BACKENDS="softmax favor schoenbat" THREADS=2
 #   REPEATS=5 WARMUP=2 TIME_CAP=15 TRAIN_STEPS=30 TRAIN_BATCH=32 BUILD=build PY=.venv/bin/python OUT=
 #   PEER_MALLOC=same (both sides run with the heap settings lra_train sets for itself in
 #   src/util/allocator.cpp; keep the two values in step) or default (the peers get glibc's own,
@@ -21,6 +21,7 @@ HERE=experiments/peers
 ROUNDS=${ROUNDS:-3}
 LENGTHS=${LENGTHS:-1024 2048 4096 8192}
 TRAIN_LENGTHS=${TRAIN_LENGTHS:-1000 2000}
+TRAIN_BACKENDS=${TRAIN_BACKENDS:-softmax favor schoenbat}  # the peer's softmax step at L = 2000: ~20 s
 MASKED_LENGTHS=${MASKED_LENGTHS:-1024 4096}  # attention with the last 1/8 of the keys padded
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-5}
@@ -92,7 +93,7 @@ train_warmup=$(( TRAIN_STEPS / 5 < 10 ? TRAIN_STEPS / 5 : 10 ))  # the trainer's
   echo "threads: $THREADS on both sides, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
   echo "peer heap: PEER_MALLOC=$PEER_MALLOC ($([ "$PEER_MALLOC" = same ] && echo "${heap_env[1]}" || echo "glibc defaults"))"
   echo "settings: rounds $ROUNDS, attention L = $LENGTHS (repeats $REPEATS, warm-up $WARMUP, time cap $TIME_CAP s), train-step L = $TRAIN_LENGTHS (batch $TRAIN_BATCH, $TRAIN_STEPS steps, first $train_warmup untimed)"
-  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (PEER_MALLOC=$PEER_MALLOC ROUNDS=$ROUNDS LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" THREADS=$THREADS)"
+  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (PEER_MALLOC=$PEER_MALLOC ROUNDS=$ROUNDS LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" TRAIN_BACKENDS=\"$TRAIN_BACKENDS\" THREADS=$THREADS)"
   echo "load before: $(uptime)"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
@@ -128,11 +129,11 @@ ours_train() {
   "$BENCH" train-step --config configs/listops.yaml --set "data.max_length=$1" \
     --set "data.synthetic.max_length=$1" --set "data.synthetic.train_size=$(( TRAIN_BATCH * (TRAIN_STEPS + 1) ))" \
     --set "data.synthetic.val_size=$TRAIN_BATCH" --set "data.synthetic.test_size=$TRAIN_BATCH" \
-    --set "train.batch_size=$TRAIN_BATCH" --backends softmax favor schoenbat --steps "$TRAIN_STEPS" \
+    --set "train.batch_size=$TRAIN_BATCH" --backends $TRAIN_BACKENDS --steps "$TRAIN_STEPS" \
     --threads "$THREADS" --json "$2/ours_train_L$1.json" > "$2/ours_train_L$1.md" 2> "$2/ours_train_L$1.log"
 }
 peer_train() {
-  "${heap_env[@]}" "$PY" "$HERE/peer_train_step.py" --length "$1" --attention softmax favor schoenbat \
+  "${heap_env[@]}" "$PY" "$HERE/peer_train_step.py" --length "$1" --attention $TRAIN_BACKENDS \
     --batch "$TRAIN_BATCH" --warmup "$train_warmup" --steps $(( TRAIN_STEPS - train_warmup )) \
     --threads "$THREADS" --json "$2/peer_train_L$1.json" > "$2/peer_train_L$1.md" 2> "$2/peer_train_L$1.log"
 }

@@ -12,8 +12,10 @@ namespace lra {
 
 // How a backend runs, never what it computes: results agree up to rounding for every setting.
 struct ExecutionOptions {
-  int64_t chunk_rows = 0;     // rows per slice of the linear attention; 0 = automatic
-  bool cpu_row_loops = true;  // SchoenbAt's products as row loops on the CPU (false: tensor ops)
+  int64_t chunk_rows = 0;  // rows per slice of the linear attention; 0 = automatic
+  // The CPU row-loop kernels (SchoenbAt's products and normalisations, the fused exp-feature
+  // attention of FAVOR+ and FAVOR#); false takes the tensor-op form, their reference in tests.
+  bool cpu_row_loops = true;
 };
 
 // What a backend needs to know about its place in the model.

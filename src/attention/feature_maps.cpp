@@ -7,14 +7,11 @@
 #include <torch/torch.h>
 
 #include "attention/cpu_vector_math.h"
+#include "attention/exp_linear_attention_cpu.h"
 #include "attention/maclaurin_products.h"
 
 namespace lra {
 namespace {
-
-// Below every real log-feature: the shift of a (batch, head) slice without any real key, so
-// exp(log phi - shift) stays 0 there and finite elsewhere.
-constexpr double kNoKeyShift = -1e30;
 
 // ExpFeatureMap::features after its matmul (which added the offset), as row loops on the CPU
 // instead of five tensor ops: log phi = proj - [key] s^2 |y|^2 / 2 (-inf for padded keys), then
@@ -81,28 +78,28 @@ class ExpFeatureMap : public ChunkedFeatureMap {
  public:
   // projection: already times the input scale s; half_square: s^2 / 2.
   ExpFeatureMap(const torch::Tensor& projection, const torch::Tensor& offset, double half_square)
-      : projection_(projection.contiguous()),
-        projection_t_(projection.transpose(1, 2).contiguous()),
-        has_offset_(offset.defined()),
-        half_square_(half_square) {
+      : w_{projection.contiguous(), projection.transpose(1, 2).contiguous(), offset.defined(),
+           half_square} {
     // The offset as one more input row of the projection, [x, 1] [P^T; offset]: the matmul adds
     // it (K = d + 1 costs what K = d does) instead of a pass over every (row, feature).
-    if (has_offset_) {
-      const int64_t P = std::max(projection_.size(0), offset.size(0));
-      projection_t_ = torch::cat(
-          {projection_t_.expand({P, -1, -1}), offset.expand({P, 1, projection_.size(1)})}, 1);
+    if (w_.has_offset) {
+      const int64_t P = std::max(w_.projection.size(0), offset.size(0));
+      w_.projection_t = torch::cat(
+          {w_.projection_t.expand({P, -1, -1}), offset.expand({P, 1, w_.projection.size(1)})}, 1);
     }
   }
 
-  int64_t width() const override { return projection_.size(1); }
-  int64_t num_features() const override { return projection_.size(1); }
+  int64_t width() const override { return w_.projection.size(1); }
+  int64_t num_features() const override { return w_.projection.size(1); }
   bool shifted() const override { return true; }
+  const ExpProjection* exp_projection() const override { return &w_; }
   // Views of this map's prepared tensors: nothing is transposed or concatenated again per slice.
   c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t begin, int64_t end) const override {
     auto part = c10::make_intrusive<ExpFeatureMap>(*this);
-    if (projection_.size(0) > 1) part->projection_ = projection_.narrow(0, begin, end - begin);
-    if (projection_t_.size(0) > 1)
-      part->projection_t_ = projection_t_.narrow(0, begin, end - begin);
+    if (w_.projection.size(0) > 1)
+      part->w_.projection = w_.projection.narrow(0, begin, end - begin);
+    if (w_.projection_t.size(0) > 1)
+      part->w_.projection_t = w_.projection_t.narrow(0, begin, end - begin);
     return part;
   }
 
@@ -110,19 +107,20 @@ class ExpFeatureMap : public ChunkedFeatureMap {
                  torch::Tensor& shift) const override {
     // (BH, c, m): z P^T (+ offset through the input's extra column of ones)
     auto log_phi =
-        has_offset_ ? torch::matmul(
-                          torch::cat({x, torch::ones({x.size(0), x.size(1), 1}, x.options())}, -1),
-                          projection_t_)
-                    : torch::matmul(x, projection_t_);
+        w_.has_offset
+            ? torch::matmul(
+                  torch::cat({x, torch::ones({x.size(0), x.size(1), 1}, x.options())}, -1),
+                  w_.projection_t)
+            : torch::matmul(x, w_.projection_t);
     if (x.is_cpu() && log_phi.is_contiguous() && x.stride(2) == 1) {
       AT_DISPATCH_FLOATING_TYPES(log_phi.scalar_type(), "exp_features_cpu", [&] {
-        exp_features_cpu<scalar_t>(log_phi, x, key, pad, half_square_, shift);
+        exp_features_cpu<scalar_t>(log_phi, x, key, pad, w_.half_square, shift);
       });
       return {log_phi, torch::Tensor()};
     }
     if (key) {
       // s^2 |y|^2 / 2 per key; +inf on padded keys sends their log-features to -inf.
-      auto half_sq = (half_square_ * x.square().sum(-1, true))
+      auto half_sq = (w_.half_square * x.square().sum(-1, true))
                          .masked_fill_(pad, std::numeric_limits<double>::infinity());  // (BH,c,1)
       log_phi.sub_(half_sq);
       if (!shift.defined()) shift = log_phi.amax({1, 2}, true).clamp_min(kNoKeyShift);
@@ -144,16 +142,13 @@ class ExpFeatureMap : public ChunkedFeatureMap {
       dlog = dphi.mul_(chunk.phi);
       if (key) dlog_sum = dlog.sum(-1, true);
     }
-    auto dx = torch::matmul(dlog, projection_);             // (BH, c, d)
-    if (key) dx.sub_(dlog_sum * x * (2.0 * half_square_));  // through -s^2 |y|^2 / 2
+    auto dx = torch::matmul(dlog, w_.projection);             // (BH, c, d)
+    if (key) dx.sub_(dlog_sum * x * (2.0 * w_.half_square));  // through -s^2 |y|^2 / 2
     return dx;
   }
 
  private:
-  torch::Tensor projection_;    // (P, m, d)
-  torch::Tensor projection_t_;  // (P, d, m), or (P, d + 1, m) with the offset as its last row
-  bool has_offset_;             // whether projection_t_ carries the offset row
-  double half_square_;          // s^2 / 2
+  ExpProjection w_;
 };
 
 class TrigonometricFeatureMap : public ChunkedFeatureMap {

@@ -9,6 +9,7 @@
 
 #include "attention/attention.h"
 #include "attention/caller_state_parallel.h"
+#include "attention/exp_linear_attention_cpu.h"
 
 namespace lra {
 namespace {
@@ -84,7 +85,8 @@ torch::Tensor output_grad(const torch::Tensor& g, const torch::Tensor& out,
 }
 
 // output_grad as one pass over each row on the CPU (six small tensor ops otherwise), NaN for
-// NaN as there. Rows of g and out must be contiguous (the batch and row strides are free).
+// NaN as there (output_grad_row). Rows of g and out must be contiguous (the batch and row strides
+// are free).
 template <typename T>
 void output_grad_cpu(const torch::Tensor& g, const torch::Tensor& out, const torch::Tensor& den,
                      double eps, torch::Tensor& d_o1) {
@@ -93,19 +95,10 @@ void output_grad_cpu(const torch::Tensor& g, const torch::Tensor& out, const tor
   const T *gs = g.data_ptr<T>(), *os = out.data_ptr<T>(), *ds = den.data_ptr<T>();
   T* dst = d_o1.data_ptr<T>();
   for (int64_t b = 0; b < nb; ++b)
-    for (int64_t i = 0; i < n; ++i) {
-      const T* gi = gs + b * g.stride(0) + i * g.stride(1);
-      const T* oi = os + b * out.stride(0) + i * out.stride(1);
-      const T di = ds[b * den.stride(0) + i * den.stride(1)];
-      T* row = dst + (b * n + i) * (D + 1);
-      const T inv = T(1) / std::max(di, e);
-      T dot = 0;
-      for (int64_t j = 0; j < D; ++j) {
-        dot += gi[j] * oi[j];
-        row[j] = gi[j] * inv;
-      }
-      row[D] = -dot * inv * static_cast<T>(di >= e);
-    }
+    for (int64_t i = 0; i < n; ++i)
+      output_grad_row(gs + b * g.stride(0) + i * g.stride(1),
+                      os + b * out.stride(0) + i * out.stride(1),
+                      ds[b * den.stride(0) + i * den.stride(1)], e, D, dst + (b * n + i) * (D + 1));
 }
 
 torch::Tensor output_grad_fast(const torch::Tensor& g, const torch::Tensor& out,
@@ -136,7 +129,7 @@ class ChunkedLinearAttentionFunction
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y,
                                const torch::Tensor& v, const torch::Tensor& key_mask,
                                c10::intrusive_ptr<ChunkedFeatureMap> map, double eps,
-                               int64_t chunk_rows) {
+                               int64_t chunk_rows, bool cpu_kernels) {
     const int64_t B = x.size(0), H = x.size(1), L = x.size(2), d = x.size(3), D = v.size(3);
     const int64_t BH = B * H, m = map->num_features();
     auto x3 = x.reshape({BH, L, d}).contiguous();  // (BH, L, d)
@@ -158,7 +151,11 @@ class ChunkedLinearAttentionFunction
       key_shift = torch::empty({BH, 1, 1}, opts);
       query_shift = torch::empty({BH, L, 1}, opts);
     }
+    const ExpProjection* exp = cpu_kernels ? map->exp_projection() : nullptr;
+    const LinearAttentionTensors t{x3, y3, v1, sum_t, key_shift, out3, den, query_shift};
+    const bool fused = exp != nullptr && exp_kernel_applies(*exp, t);
     for_each_slice(BH, x.device(), [&](int64_t b0, int64_t b1) {
+      if (fused) return exp_linear_attention_forward_cpu(*exp, t, eps, chunk_rows, b0, b1);
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map->slice(b0, b1);
@@ -192,6 +189,7 @@ class ChunkedLinearAttentionFunction
     ctx->saved_data["map"] = c10::IValue::make_capsule(map);
     ctx->saved_data["eps"] = eps;
     ctx->saved_data["chunk_rows"] = chunk_rows;
+    ctx->saved_data["fused"] = fused;
     // Whether dv needs the mask (features of padded keys need not be 0); on the CPU only, where
     // asking costs no device sync.
     ctx->saved_data["padded"] = !x.is_cpu() || pad.any().item<bool>();
@@ -207,6 +205,7 @@ class ChunkedLinearAttentionFunction
     const double eps = ctx->saved_data["eps"].toDouble();
     const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const bool padded = ctx->saved_data["padded"].toBool();
+    const bool fused = ctx->saved_data["fused"].toBool();
     const int64_t BH = x3.size(0), L = x3.size(1), d = x3.size(2), D = v1.size(2) - 1;
     auto g = grads[0].reshape({BH, L, D});  // (BH, L, D)
     auto out3 = out.view({BH, L, D});
@@ -216,7 +215,12 @@ class ChunkedLinearAttentionFunction
     auto dy = torch::empty_like(y3);                   // (BH, L, d)
     auto dv = torch::empty({BH, L, D}, v1.options());  // (BH, L, D)
 
+    const LinearAttentionTensors t{x3, y3, v1, sum_t, key_shift, out3, den, query_shift};
+    const auto g_rows = fused ? g.contiguous() : g;
     for_each_slice(BH, x3.device(), [&](int64_t b0, int64_t b1) {
+      if (fused)
+        return exp_linear_attention_backward_cpu(*map.exp_projection(), t, eps, chunk_rows, b0, b1,
+                                                 g_rows, dx, dy, dv);
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map.slice(b0, b1);
@@ -251,8 +255,8 @@ class ChunkedLinearAttentionFunction
     });
     const auto& shape = grads[0].sizes();
     std::vector<int64_t> xshape = {shape[0], shape[1], L, d};
-    return {dx.view(xshape), dy.view(xshape), dv.view(shape), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {dx.view(xshape), dy.view(xshape), dv.view(shape),  torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -283,11 +287,12 @@ torch::Tensor causal_linear_attention(const torch::Tensor& phi_q, const torch::T
 torch::Tensor chunked_linear_attention(const torch::Tensor& x, const torch::Tensor& y,
                                        const torch::Tensor& v, const torch::Tensor& key_mask,
                                        const c10::intrusive_ptr<ChunkedFeatureMap>& map, double eps,
-                                       int64_t chunk_rows) {
+                                       int64_t chunk_rows, bool cpu_kernels) {
   TORCH_CHECK(x.dim() == 4 && y.sizes() == x.sizes() && v.dim() == 4 && v.size(2) == x.size(2) &&
                   key_mask.dim() == 2,
               "chunked_linear_attention: expected x, y (B, H, L, d), v (B, H, L, D), mask (B, L)");
-  return ChunkedLinearAttentionFunction::apply(x, y, v, key_mask, map, eps, chunk_rows);
+  return ChunkedLinearAttentionFunction::apply(x, y, v, key_mask, map, eps, chunk_rows,
+                                               cpu_kernels);
 }
 
 }  // namespace lra

@@ -50,7 +50,7 @@ torch::Tensor SoftmaxFeatureAttention::forward(const torch::Tensor& q, const tor
   const double scale = std::pow(static_cast<double>(q.size(-1)), -0.25);
   const FastMap in = fast_map(q, k, key_mask, scale);
   return chunked_linear_attention(in.queries, in.keys, v, key_mask, in.map, eps_,
-                                  execution_.chunk_rows);
+                                  execution_.chunk_rows, execution_.cpu_row_loops);
 }
 
 }  // namespace lra

@@ -182,6 +182,39 @@ TEST(AttentionFastPath, ClampedDenominatorsMatchReference) {
   }
 }
 
+// The fused exp-feature kernel against the slice-wise tensor path on the same map, in float64:
+// shared and per-(batch, head) projections, with and without FAVOR#'s offset, blocks of 1, 4
+// and automatic rows, padded keys that fill whole blocks (which the kernel skips) and part of
+// one, mid-sequence padding, and a batch element with no real key.
+TEST(AttentionFastPath, FusedExpKernelMatchesTensorPath) {
+  const int64_t B = 3, H = 2, L = 23, d = 6, m = 19;
+  auto in = random_inputs(B, H, L, d, 560, /*pad=*/9, 0.9);
+  in.mask.index_put_({1, torch::indexing::Slice(3, 8)}, 0.0);
+  in.mask.index_put_({2}, 0.0);
+  auto weight = row_weight(in, 561);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(562);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  for (int64_t P : {int64_t{1}, B * H})
+    for (bool offset : {false, true}) {
+      auto projection = torch::randn({P, m, d}, gen, opts);  // (P, m, d)
+      auto shift = offset ? torch::randn({P, 1, m}, gen, opts) * 0.3 : torch::Tensor();  // (P,1,m)
+      auto map = make_exp_feature_map(projection, shift, 0.7);
+      ASSERT_NE(map->exp_projection(), nullptr);
+      for (int64_t rows : {0, 1, 4}) {
+        auto with = [&](bool fused) {
+          return run(
+              [&](auto& q, auto& k, auto& v) {
+                return chunked_linear_attention(q, k, v, in.mask, map, 1e-6, rows, fused);
+              },
+              in, weight);
+        };
+        expect_same(
+            with(true), with(false), 1e-12,
+            "P=" + std::to_string(P) + (offset ? " offset" : "") + " rows=" + std::to_string(rows));
+      }
+    }
+}
+
 // Two threads split the (batch x head) axis between them, each running its slices with the
 // caller's autograd and inference mode: same values and gradients as one thread, and the
 // evaluation path (inference mode, whose tensors refuse in-place updates outside it) works.
