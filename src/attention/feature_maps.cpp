@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "attention/cpu_vector_math.h"
-#include "attention/exp_linear_attention_cpu.h"
+#include "attention/fused_linear_attention_cpu.h"
 #include "attention/maclaurin_products.h"
 
 namespace lra {
@@ -205,7 +205,7 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
       : layout_(layout), cpu_row_loops_(cpu_row_loops) {
     if (layout_.features > 1) {
       layout_.factors_t = layout.factors_t.to(opts).contiguous();
-      factors_ = layout_.factors_t.t().contiguous();
+      layout_.factors = layout_.factors_t.t().contiguous();
       layout_.scales = layout.scales.to(opts);
     }
   }
@@ -215,6 +215,9 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
   }
   int64_t num_features() const override { return layout_.features; }
   bool shifted() const override { return false; }
+  const MaclaurinLayout* maclaurin_layout() const override {
+    return cpu_row_loops_ ? &layout_ : nullptr;
+  }
   c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t, int64_t) const override {
     return c10::make_intrusive<MaclaurinFeatureMap>(*this);
   }
@@ -249,7 +252,7 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
       auto dproj = maclaurin_products_vjp_cpu(proj.view({-1, proj.size(2)}),
                                               dphi.contiguous().view({-1, m}), layout_.slot_offset,
                                               layout_.slot_count, layout_.scales);  // (BH c, F)
-      return torch::matmul(dproj.view(proj.sizes()), factors_);                     // (BH, c, d)
+      return torch::matmul(dproj.view(proj.sizes()), layout_.factors);              // (BH, c, d)
     }
     const auto& count = layout_.slot_count;
     const size_t slots = count.size();
@@ -272,7 +275,7 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
         prefix.narrow(2, 0, count[j]).mul_(slot(proj, j));
       }
     }
-    return torch::matmul(dproj, factors_);  // (BH, c, d)
+    return torch::matmul(dproj, layout_.factors);  // (BH, c, d)
   }
 
  private:
@@ -284,7 +287,6 @@ class MaclaurinFeatureMap : public ChunkedFeatureMap {
 
   MaclaurinLayout layout_;
   bool cpu_row_loops_;
-  torch::Tensor factors_;  // (F, d)
 };
 
 }  // namespace

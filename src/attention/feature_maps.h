@@ -37,6 +37,7 @@ c10::intrusive_ptr<ChunkedFeatureMap> make_trigonometric_feature_map(
 // multiplied once), and its backward a prefix times suffix product.
 struct MaclaurinLayout {
   torch::Tensor factors_t;  // (d, F): column f = Rademacher vector of factor-major slot entry f
+  torch::Tensor factors;    // (F, d): factors_t transposed (set by the map, in its dtype)
   std::vector<int64_t> slot_offset, slot_count;  // per slot j: first column and features covered
   torch::Tensor scales;   // (m - 1): s_i for the features in the sorted order
   double constant = 1.0;  // c0 = sqrt(a_0)

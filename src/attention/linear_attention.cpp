@@ -9,7 +9,7 @@
 
 #include "attention/attention.h"
 #include "attention/caller_state_parallel.h"
-#include "attention/exp_linear_attention_cpu.h"
+#include "attention/fused_linear_attention_cpu.h"
 
 namespace lra {
 namespace {
@@ -151,11 +151,10 @@ class ChunkedLinearAttentionFunction
       key_shift = torch::empty({BH, 1, 1}, opts);
       query_shift = torch::empty({BH, L, 1}, opts);
     }
-    const ExpProjection* exp = cpu_kernels ? map->exp_projection() : nullptr;
     const LinearAttentionTensors t{x3, y3, v1, sum_t, key_shift, out3, den, query_shift};
-    const bool fused = exp != nullptr && exp_kernel_applies(*exp, t);
+    const bool fused = cpu_kernels && fused_kernel_applies(*map, t);
     for_each_slice(BH, x.device(), [&](int64_t b0, int64_t b1) {
-      if (fused) return exp_linear_attention_forward_cpu(*exp, t, eps, chunk_rows, b0, b1);
+      if (fused) return fused_linear_attention_forward_cpu(*map, t, eps, chunk_rows, b0, b1);
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map->slice(b0, b1);
@@ -219,8 +218,8 @@ class ChunkedLinearAttentionFunction
     const auto g_rows = fused ? g.contiguous() : g;
     for_each_slice(BH, x3.device(), [&](int64_t b0, int64_t b1) {
       if (fused)
-        return exp_linear_attention_backward_cpu(*map.exp_projection(), t, eps, chunk_rows, b0, b1,
-                                                 g_rows, dx, dy, dv);
+        return fused_linear_attention_backward_cpu(map, t, eps, chunk_rows, b0, b1, g_rows, dx, dy,
+                                                   dv);
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map.slice(b0, b1);

@@ -16,7 +16,8 @@
 
 namespace lra {
 
-struct ExpProjection;  // exp_linear_attention_cpu.h
+struct ExpProjection;    // fused_linear_attention_cpu.h
+struct MaclaurinLayout;  // feature_maps.h
 
 // phi_q, phi_k: (B, H, L, m); v: (B, H, L, D); key_mask: (B, L), 1 = real key. Padded keys'
 // features are zeroed here, so they leave numerator and denominator. Keys-times-values first:
@@ -45,9 +46,11 @@ class ChunkedFeatureMap : public torch::CustomClassHolder {
   // The same map for rows [begin, end) of the flattened (batch x head) axis (maps with
   // per-(batch, head) parameters narrow them; shared ones return a copy of themselves).
   virtual c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t begin, int64_t end) const = 0;
-  // The parameters of the softmax-kernel (exp) maps, which the fused CPU kernel
-  // (exp_linear_attention_cpu.h) runs without calling features() or vjp(); null for other maps.
+  // The parameters of the softmax-kernel (exp) maps and of the Maclaurin map, which the fused
+  // CPU kernel (fused_linear_attention_cpu.h) runs without calling features() or vjp(); null for
+  // other maps.
   virtual const ExpProjection* exp_projection() const { return nullptr; }
+  virtual const MaclaurinLayout* maclaurin_layout() const { return nullptr; }
   // The widest per-row intermediate (features, or the projections they are made of): sets the
   // slice size.
   virtual int64_t width() const = 0;
@@ -71,9 +74,9 @@ class ChunkedFeatureMap : public torch::CustomClassHolder {
 // linear_attention(features(x), features(y), v, key_mask, eps), in O(L (d + D) + m D) memory.
 // chunk_rows: rows per slice (ExecutionOptions::chunk_rows); 0 picks ~2^19 elements of the
 // widest per-slice intermediate on the CPU (it stays in the L2 cache) and the whole sequence on
-// CUDA (the fused exp kernel's blocks: 2^15 elements of features). cpu_kernels: maps with an
-// exp_projection() run the fused CPU kernel on the CPU; false keeps the slice-wise tensor path
-// (its reference in the tests).
+// CUDA (the fused kernel's blocks: 2^15 elements of features). cpu_kernels: maps with an
+// exp_projection() or maclaurin_layout() run the fused CPU kernel on the CPU; false keeps the
+// slice-wise tensor path (its reference in the tests).
 torch::Tensor chunked_linear_attention(const torch::Tensor& x, const torch::Tensor& y,
                                        const torch::Tensor& v, const torch::Tensor& key_mask,
                                        const c10::intrusive_ptr<ChunkedFeatureMap>& map, double eps,

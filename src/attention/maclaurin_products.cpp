@@ -121,4 +121,29 @@ torch::Tensor maclaurin_products_vjp_cpu(const torch::Tensor& proj, const torch:
   return dproj;
 }
 
+template <typename T>
+void maclaurin_products_rows(const T* proj, T* phi, const T* scales, const int64_t* slot_offset,
+                             const int64_t* slot_count, int64_t slots, int64_t F, int64_t m,
+                             int64_t rows) {
+  products_rows<T>(proj, phi, scales, {slot_offset, slot_count, slots}, F, m, 0, rows);
+}
+
+template <typename T>
+void maclaurin_products_vjp_rows(const T* proj, const T* dphi, T* dproj, const T* scales,
+                                 const int64_t* slot_offset, const int64_t* slot_count,
+                                 int64_t slots, int64_t F, int64_t m, int64_t rows) {
+  products_vjp_rows<T>(proj, dphi, dproj, scales, {slot_offset, slot_count, slots}, F, m, 0, rows);
+}
+
+template void maclaurin_products_rows<float>(const float*, float*, const float*, const int64_t*,
+                                             const int64_t*, int64_t, int64_t, int64_t, int64_t);
+template void maclaurin_products_rows<double>(const double*, double*, const double*, const int64_t*,
+                                              const int64_t*, int64_t, int64_t, int64_t, int64_t);
+template void maclaurin_products_vjp_rows<float>(const float*, const float*, float*, const float*,
+                                                 const int64_t*, const int64_t*, int64_t, int64_t,
+                                                 int64_t, int64_t);
+template void maclaurin_products_vjp_rows<double>(const double*, const double*, double*,
+                                                  const double*, const int64_t*, const int64_t*,
+                                                  int64_t, int64_t, int64_t, int64_t);
+
 }  // namespace lra

@@ -29,4 +29,16 @@ torch::Tensor maclaurin_products_vjp_cpu(const torch::Tensor& proj, const torch:
                                          const std::vector<int64_t>& slot_count,
                                          const torch::Tensor& scales);
 
+// The same two row loops on raw, contiguous rows (rows x F proj, rows x m phi or dphi; slots
+// offsets and counts as above), on the calling thread: for the fused linear attention
+// (fused_linear_attention_cpu.h). T = float or double.
+template <typename T>
+void maclaurin_products_rows(const T* proj, T* phi, const T* scales, const int64_t* slot_offset,
+                             const int64_t* slot_count, int64_t slots, int64_t F, int64_t m,
+                             int64_t rows);
+template <typename T>
+void maclaurin_products_vjp_rows(const T* proj, const T* dphi, T* dproj, const T* scales,
+                                 const int64_t* slot_offset, const int64_t* slot_count,
+                                 int64_t slots, int64_t F, int64_t m, int64_t rows);
+
 }  // namespace lra

@@ -215,6 +215,38 @@ TEST(AttentionFastPath, FusedExpKernelMatchesTensorPath) {
     }
 }
 
+// The same for SchoenbAt's Maclaurin map: the fused kernel (row loops) against the slice-wise
+// tensor ops of the same layout, in float64; padded keys' features are not 0 here, so the
+// kernel must drop them from S and dv itself.
+TEST(AttentionFastPath, FusedMaclaurinKernelMatchesTensorPath) {
+  const int64_t B = 3, H = 2, L = 23, d = 6;
+  auto in = random_inputs(B, H, L, d, 570, /*pad=*/9, 0.5);
+  in.mask.index_put_({1, torch::indexing::Slice(3, 8)}, 0.0);
+  in.mask.index_put_({2}, 0.0);
+  auto weight = row_weight(in, 571);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(572);
+  auto degrees = std::get<0>(torch::randint(1, 5, {12}, gen, torch::kInt64).sort());  // (m - 1)
+  const int64_t F = degrees.sum().item<int64_t>();
+  auto rademacher = torch::randint(0, 2, {F, d}, gen, torch::kFloat64).mul_(2.0).sub_(1.0);
+  auto scales = torch::rand({12}, gen, torch::kFloat64).add_(0.5);
+  const auto layout = make_maclaurin_layout(degrees, rademacher, scales, 0.7);
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  auto fused = make_maclaurin_feature_map(layout, opts, /*cpu_row_loops=*/true);
+  auto ops = make_maclaurin_feature_map(layout, opts, /*cpu_row_loops=*/false);
+  ASSERT_NE(fused->maclaurin_layout(), nullptr);
+  ASSERT_EQ(ops->maclaurin_layout(), nullptr);
+  for (int64_t rows : {0, 1, 4}) {
+    auto with = [&](const c10::intrusive_ptr<ChunkedFeatureMap>& map) {
+      return run(
+          [&](auto& q, auto& k, auto& v) {
+            return chunked_linear_attention(q, k, v, in.mask, map, 1e-6, rows);
+          },
+          in, weight);
+    };
+    expect_same(with(fused), with(ops), 1e-12, "maclaurin rows=" + std::to_string(rows));
+  }
+}
+
 // Two threads split the (batch x head) axis between them, each running its slices with the
 // caller's autograd and inference mode: same values and gradients as one thread, and the
 // evaluation path (inference mode, whose tensors refuse in-place updates outside it) works.
