@@ -13,8 +13,8 @@ namespace lra {
 // How a backend runs, never what it computes: results agree up to rounding for every setting.
 struct ExecutionOptions {
   int64_t chunk_rows = 0;  // rows per slice of the linear attention; 0 = automatic
-  // The CPU row-loop kernels (SchoenbAt's products and normalisations, the fused exp-feature
-  // attention of FAVOR+ and FAVOR#); false takes the tensor-op form, their reference in tests.
+  // The CPU row-loop kernels (SchoenbAt's normalisations, the fused linear attention of FAVOR+,
+  // FAVOR# and SchoenbAt); false takes the tensor-op form, their reference in tests.
   bool cpu_row_loops = true;
 };
 

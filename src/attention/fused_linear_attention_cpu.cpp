@@ -17,12 +17,19 @@ namespace {
 template <typename T>
 constexpr T kInf = std::numeric_limits<T>::infinity();
 
-// Rows per block when not given: the block's log-features (rows x m) take 128 KiB in float32, so
-// they and their gradient stay in L2 while the products run, and blocks are still wide enough for
-// the GEMMs (m = 128: 256 rows).
-int64_t block_rows(int64_t wanted, int64_t length, int64_t m) {
+// Row bh of a (BH, ...) tensor of per_head elements per row; null for undefined tensors (the
+// shifts of maps without them).
+template <typename T>
+T* head_ptr(const torch::Tensor& t, int64_t bh, int64_t per_head) {
+  return t.defined() ? t.data_ptr<T>() + bh * per_head : nullptr;
+}
+
+// Rows per block when not given: the block's widest per-row buffer (rows x width: features, or
+// the Maclaurin factors) takes 128 KiB in float32, so it and its gradient stay in L2 while the
+// products run, and blocks are still wide enough for the GEMMs (m = 128: 256 rows).
+int64_t block_rows(int64_t wanted, int64_t length, int64_t width) {
   if (wanted > 0) return std::min(wanted, std::max<int64_t>(length, 1));
-  const int64_t rows = (int64_t{1} << 15) / std::max<int64_t>(m, 1);
+  const int64_t rows = (int64_t{1} << 15) / std::max<int64_t>(width, 1);
   return std::clamp<int64_t>(rows, 16, std::max<int64_t>(length, 16));
 }
 
@@ -37,9 +44,9 @@ struct Head {
         d(t.x3.size(2)),
         D(t.v1.size(2) - 1),
         m(features),
-        x(t.x3.data_ptr<T>() + bh * L * d),
-        y(t.y3.data_ptr<T>() + bh * L * d),
-        v1(t.v1.data_ptr<T>() + bh * L * (D + 1)) {}
+        x(head_ptr<T>(t.x3, bh, L * d)),
+        y(head_ptr<T>(t.y3, bh, L * d)),
+        v1(head_ptr<T>(t.v1, bh, L * (D + 1))) {}
 
   bool real(int64_t r) const { return v1[r * (D + 1) + D] != T(0); }
   bool any_real(int64_t r0, int64_t n) const {
@@ -257,9 +264,24 @@ void backward_head(const Head<T>& h, Rows& map, int64_t rows, T eps, Scratch<T>&
   }
 }
 
-template <typename T>
-T* ptr(const torch::Tensor& t) {
-  return t.data_ptr<T>();
+// Runs fn(rows, bh) for bh in [b0, b1) with the map's row policy (the exp one holds per-head
+// pointers, the Maclaurin one is made once per thread).
+template <typename T, typename Fn>
+void for_heads(const ChunkedFeatureMap& map, int64_t block, int64_t b0, int64_t b1, Fn&& fn) {
+  if (const ExpProjection* w = map.exp_projection()) {
+    for (int64_t bh = b0; bh < b1; ++bh) {
+      ExpRows<T> rows(*w, bh, block);
+      fn(rows, bh);
+    }
+  } else {
+    MaclaurinRows<T> rows(*map.maclaurin_layout(), block);
+    for (int64_t bh = b0; bh < b1; ++bh) fn(rows, bh);
+  }
+}
+
+int64_t widest_row(const ChunkedFeatureMap& map) {
+  const MaclaurinLayout* w = map.maclaurin_layout();
+  return w ? std::max(w->features, w->factors_t.size(1)) : map.num_features();
 }
 
 }  // namespace
@@ -281,34 +303,6 @@ bool fused_kernel_applies(const ChunkedFeatureMap& map, const LinearAttentionTen
   return true;
 }
 
-namespace {
-
-template <typename T>
-T* row_ptr(const torch::Tensor& t, int64_t bh, int64_t per_row) {
-  return t.defined() ? t.data_ptr<T>() + bh * per_row : nullptr;
-}
-
-// Runs fn(rows, bh) for bh in [b0, b1) with the map's row policy, made once per thread.
-template <typename T, typename Fn>
-void for_heads(const ChunkedFeatureMap& map, int64_t block, int64_t b0, int64_t b1, Fn&& fn) {
-  if (const ExpProjection* w = map.exp_projection()) {
-    for (int64_t bh = b0; bh < b1; ++bh) {
-      ExpRows<T> rows(*w, bh, block);
-      fn(rows, bh);
-    }
-  } else {
-    MaclaurinRows<T> rows(*map.maclaurin_layout(), block);
-    for (int64_t bh = b0; bh < b1; ++bh) fn(rows, bh);
-  }
-}
-
-int64_t widest_row(const ChunkedFeatureMap& map) {
-  const MaclaurinLayout* w = map.maclaurin_layout();
-  return w ? std::max(w->features, w->factors_t.size(1)) : map.num_features();
-}
-
-}  // namespace
-
 void fused_linear_attention_forward_cpu(const ChunkedFeatureMap& map,
                                         const LinearAttentionTensors& t, double eps, int64_t rows,
                                         int64_t b0, int64_t b1) {
@@ -319,9 +313,9 @@ void fused_linear_attention_forward_cpu(const ChunkedFeatureMap& map,
     Scratch<T> s(block, m, D);
     for_heads<T>(map, block, b0, b1, [&](auto& map_rows, int64_t bh) {
       forward_head(Head<T>(t, bh, m), map_rows, block, static_cast<T>(eps), s,
-                   ptr<T>(t.sum_t) + bh * (D + 1) * m, row_ptr<T>(t.key_shift, bh, 1),
-                   ptr<T>(t.out3) + bh * L * D, ptr<T>(t.den) + bh * L,
-                   row_ptr<T>(t.query_shift, bh, L));
+                   head_ptr<T>(t.sum_t, bh, (D + 1) * m), head_ptr<T>(t.key_shift, bh, 1),
+                   head_ptr<T>(t.out3, bh, L * D), head_ptr<T>(t.den, bh, L),
+                   head_ptr<T>(t.query_shift, bh, L));
     });
   });
 }
@@ -336,13 +330,13 @@ void fused_linear_attention_backward_cpu(const ChunkedFeatureMap& map,
     const int64_t m = map.num_features(), block = block_rows(rows, L, widest_row(map));
     Scratch<T> s(block, m, D);
     for_heads<T>(map, block, b0, b1, [&](auto& map_rows, int64_t bh) {
-      const T* key_shift = row_ptr<T>(t.key_shift, bh, 1);
+      const T* key_shift = head_ptr<T>(t.key_shift, bh, 1);
       backward_head(Head<T>(t, bh, m), map_rows, block, static_cast<T>(eps), s,
-                    ptr<T>(t.sum_t) + bh * (D + 1) * m, key_shift ? *key_shift : T(0),
-                    ptr<T>(t.out3) + bh * L * D, ptr<T>(t.den) + bh * L,
-                    row_ptr<T>(t.query_shift, bh, L), ptr<T>(g) + bh * L * D,
-                    dx.data_ptr<T>() + bh * L * d, dy.data_ptr<T>() + bh * L * d,
-                    dv.data_ptr<T>() + bh * L * D);
+                    head_ptr<T>(t.sum_t, bh, (D + 1) * m), key_shift ? *key_shift : T(0),
+                    head_ptr<T>(t.out3, bh, L * D), head_ptr<T>(t.den, bh, L),
+                    head_ptr<T>(t.query_shift, bh, L), head_ptr<T>(g, bh, L * D),
+                    head_ptr<T>(dx, bh, L * d), head_ptr<T>(dy, bh, L * d),
+                    head_ptr<T>(dv, bh, L * D));
     });
   });
 }
