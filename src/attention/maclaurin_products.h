@@ -12,6 +12,8 @@
 
 #include <torch/types.h>
 
+#include "attention/cpu_vector_math.h"
+
 namespace lra {
 
 // proj: (R, F) contiguous, every factor of every feature; scales: (m - 1). Writes the random
@@ -30,15 +32,18 @@ torch::Tensor maclaurin_products_vjp_cpu(const torch::Tensor& proj, const torch:
                                          const torch::Tensor& scales);
 
 // The same two row loops on raw, contiguous rows (rows x F proj, rows x m phi or dphi; slots
-// offsets and counts as above), on the calling thread: for the fused linear attention
-// (fused_linear_attention_cpu.h). T = float or double.
+// offsets and counts as above, counts not growing with the slot, as make_maclaurin_layout makes
+// them), on the calling thread: for the fused linear attention (fused_linear_attention_cpu.h).
+// T = float (16 or 8 lanes by path, the plain loops for scalar) or double (the plain loops,
+// whatever the path: the reference the float paths are tested against).
 template <typename T>
 void maclaurin_products_rows(const T* proj, T* phi, const T* scales, const int64_t* slot_offset,
                              const int64_t* slot_count, int64_t slots, int64_t F, int64_t m,
-                             int64_t rows);
+                             int64_t rows, cpu::VectorPath path = cpu::best_path());
 template <typename T>
 void maclaurin_products_vjp_rows(const T* proj, const T* dphi, T* dproj, const T* scales,
                                  const int64_t* slot_offset, const int64_t* slot_count,
-                                 int64_t slots, int64_t F, int64_t m, int64_t rows);
+                                 int64_t slots, int64_t F, int64_t m, int64_t rows,
+                                 cpu::VectorPath path = cpu::best_path());
 
 }  // namespace lra
