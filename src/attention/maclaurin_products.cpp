@@ -73,12 +73,16 @@ void products_vjp_rows(const T* proj, const T* dphi, T* dproj, const T* scales, 
 }
 
 #if LRA_X86_VECTOR
+// Slots the vector vjp keeps on its stack (attention.max_degree is at most 64); layouts with more
+// take the plain loops.
+constexpr int64_t kVectorSlots = 64;
+
 // The vector loops go feature-block by feature-block instead of slot by slot: a block's running
 // product stays in one register across its slots, so each factor is loaded once and each
 // feature stored once (the plain loops store the running row once per slot). Slot counts do not
 // grow with j, so the slots covering block f0 are the first ones with count > f0, and lanes past
-// a slot's count are past every later slot's too: the running products read 1 there (a lower
-// slot may still cover the lane), the prefix products of the vjp may read 0 (never stored again).
+// a slot's count are past every later slot's too: the products read 1 there (a lower slot may
+// still cover the lane) and nothing is stored there.
 LRA_AVX512 inline __mmask16 lanes_below(int64_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
 }
@@ -101,33 +105,34 @@ LRA_AVX512 void products_rows_avx512(const float* proj, float* phi, const float*
   }
 }
 
-// Per feature block: the prefix products go down the slots into dproj, then the suffix products
-// come back up and multiply in, both in registers.
+// Per feature block: the prefix products go down the slots, then the suffix products come back
+// up and multiply in. Both stay in registers (or plain stack slots): storing the prefix into
+// dproj with a masked store and loading it back stalls, as masked stores do not forward to loads.
 LRA_AVX512 void products_vjp_rows_avx512(const float* proj, const float* dphi, float* dproj,
                                          const float* scales, Slots s, int64_t F, int64_t m,
                                          int64_t rows) {
+  __m512 prefix[kVectorSlots], factor[kVectorSlots];
+  __mmask16 mask[kVectorSlots];
+  const __m512 one = _mm512_set1_ps(1.0f);
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = proj + r * F;
     float* dp = dproj + r * F;
     const float* g = dphi + r * m + 1;
     for (int64_t f0 = 0; f0 < m - 1; f0 += 16) {
-      const __mmask16 all = lanes_below(m - 1 - f0);
       int64_t slots = 1;
       while (slots < s.n && s.count[slots] > f0) ++slots;
-      __m512 acc = _mm512_mul_ps(_mm512_maskz_loadu_ps(all, g + f0),
-                                 _mm512_maskz_loadu_ps(all, scales + f0));
+      __m512 acc = _mm512_set1_ps(1.0f);
       for (int64_t j = 0; j < slots; ++j) {
-        const __mmask16 k = j == 0 ? all : lanes_below(s.count[j] - f0);
-        _mm512_mask_storeu_ps(dp + s.offset[j] + f0, k, acc);
-        acc = _mm512_mul_ps(acc, _mm512_maskz_loadu_ps(k, p + s.offset[j] + f0));
+        mask[j] = lanes_below(s.count[j] - f0);
+        factor[j] = _mm512_mask_loadu_ps(one, mask[j], p + s.offset[j] + f0);
+        prefix[j] = acc;
+        acc = _mm512_mul_ps(acc, factor[j]);
       }
-      const __m512 one = _mm512_set1_ps(1.0f);
-      __m512 suffix = one;
+      __m512 suffix = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask[0], g + f0),
+                                    _mm512_maskz_loadu_ps(mask[0], scales + f0));
       for (int64_t j = slots - 1; j >= 0; --j) {
-        const __mmask16 k = j == 0 ? all : lanes_below(s.count[j] - f0);
-        float* d = dp + s.offset[j] + f0;
-        _mm512_mask_storeu_ps(d, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, d), suffix));
-        suffix = _mm512_mul_ps(suffix, _mm512_mask_loadu_ps(one, k, p + s.offset[j] + f0));
+        _mm512_mask_storeu_ps(dp + s.offset[j] + f0, mask[j], _mm512_mul_ps(prefix[j], suffix));
+        suffix = _mm512_mul_ps(suffix, factor[j]);
       }
     }
   }
@@ -162,27 +167,27 @@ LRA_AVX2 void products_rows_avx2(const float* proj, float* phi, const float* sca
 LRA_AVX2 void products_vjp_rows_avx2(const float* proj, const float* dphi, float* dproj,
                                      const float* scales, Slots s, int64_t F, int64_t m,
                                      int64_t rows) {
+  __m256 prefix[kVectorSlots], factor[kVectorSlots];
+  __m256i mask[kVectorSlots];
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = proj + r * F;
     float* dp = dproj + r * F;
     const float* g = dphi + r * m + 1;
     for (int64_t f0 = 0; f0 < m - 1; f0 += 8) {
-      const __m256i all = lanes_below8(m - 1 - f0);
       int64_t slots = 1;
       while (slots < s.n && s.count[slots] > f0) ++slots;
-      __m256 acc =
-          _mm256_mul_ps(_mm256_maskload_ps(g + f0, all), _mm256_maskload_ps(scales + f0, all));
+      __m256 acc = _mm256_set1_ps(1.0f);
       for (int64_t j = 0; j < slots; ++j) {
-        const __m256i k = j == 0 ? all : lanes_below8(s.count[j] - f0);
-        _mm256_maskstore_ps(dp + s.offset[j] + f0, k, acc);
-        acc = _mm256_mul_ps(acc, _mm256_maskload_ps(p + s.offset[j] + f0, k));
+        mask[j] = lanes_below8(s.count[j] - f0);
+        factor[j] = load_or_one(mask[j], p + s.offset[j] + f0);
+        prefix[j] = acc;
+        acc = _mm256_mul_ps(acc, factor[j]);
       }
-      __m256 suffix = _mm256_set1_ps(1.0f);
+      __m256 suffix = _mm256_mul_ps(_mm256_maskload_ps(g + f0, mask[0]),
+                                    _mm256_maskload_ps(scales + f0, mask[0]));
       for (int64_t j = slots - 1; j >= 0; --j) {
-        const __m256i k = j == 0 ? all : lanes_below8(s.count[j] - f0);
-        float* d = dp + s.offset[j] + f0;
-        _mm256_maskstore_ps(d, k, _mm256_mul_ps(_mm256_maskload_ps(d, k), suffix));
-        suffix = _mm256_mul_ps(suffix, load_or_one(k, p + s.offset[j] + f0));
+        _mm256_maskstore_ps(dp + s.offset[j] + f0, mask[j], _mm256_mul_ps(prefix[j], suffix));
+        suffix = _mm256_mul_ps(suffix, factor[j]);
       }
     }
   }
@@ -210,6 +215,7 @@ void products_vjp_on_path(const T* proj, const T* dphi, T* dproj, const T* scale
                           int64_t F, int64_t m, int64_t rows, cpu::VectorPath path) {
 #if LRA_X86_VECTOR
   if constexpr (std::is_same_v<T, float>) {
+    if (s.n > kVectorSlots) path = cpu::VectorPath::scalar;
     if (path == cpu::VectorPath::avx512)
       return products_vjp_rows_avx512(proj, dphi, dproj, scales, s, F, m, rows);
     if (path == cpu::VectorPath::avx2)
