@@ -13,9 +13,10 @@ torch::Tensor gerf_optimal_a(const torch::Tensor& l);
 
 // Mean over (query, key) pairs of (x_i + y_j)(x_i + y_j)^T over real tokens:
 // M1 + M2 + mu_x mu_y^T + mu_y mu_x^T. x, y: (B, H, L, d); mask: (B, L), 1 = real token, 0 =
-// padding (0/1 only) -> (B, H, d, d).
+// padding (0/1 only) -> (B, H, d, d). cpu_row_loops: on the CPU (float32/float64), one pass over
+// the real rows per (batch, head); false: the tensor-op form, the reference the tests compare with.
 torch::Tensor pair_second_moment(const torch::Tensor& x, const torch::Tensor& y,
-                                 const torch::Tensor& mask);
+                                 const torch::Tensor& mask, bool cpu_row_loops = true);
 
 // OPRF (FAVOR++): the scalar a per (batch, head), gerf_optimal_a(trace(M) / d) with
 // trace(M) = mean|x|^2 + mean|y|^2 + 2 mu_x . mu_y. x, y: (B, H, L, d) -> (B, H) float64.

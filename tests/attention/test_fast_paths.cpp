@@ -247,6 +247,23 @@ TEST(AttentionFastPath, FusedMaclaurinKernelMatchesTensorPath) {
   }
 }
 
+// FAVOR#'s per-call parameters (second moments over real tokens, eigh, rotated projection) on
+// the CPU path against their tensor-op form, each computed from the inputs (not frozen): the
+// same attention in float64, padding in mid-sequence and a batch element with no real token.
+TEST(AttentionFastPath, FavorSharpParametersMatchTensorForm) {
+  auto in = random_inputs(3, 2, 40, 6, 580, /*pad=*/6, 0.8);
+  in.mask.index_put_({1, torch::indexing::Slice(5, 20)}, 0.0);
+  in.mask.index_put_({2}, 0.0);
+  auto weight = row_weight(in, 581);
+  auto with = [&](bool row_loops) {
+    auto rf = test::as_random_feature(make_backend(attention_config("favor_sharp", 24), 6, 17,
+                                                   /*heads=*/2, ExecutionOptions{0, row_loops}));
+    return run([&](auto& q, auto& k, auto& v) { return rf->forward(q, k, v, in.mask); }, in,
+               weight);
+  };
+  expect_same(with(true), with(false), 1e-10, "favor_sharp parameters");
+}
+
 // Two threads split the (batch x head) axis between them, each running its slices with the
 // caller's autograd and inference mode: same values and gradients as one thread, and the
 // evaluation path (inference mode, whose tensors refuse in-place updates outside it) works.

@@ -158,6 +158,23 @@ TEST(FavorComponents, PairSecondMomentIsTheMeanOverRealPairs) {
     }
 }
 
+// The CPU pass over real rows against the tensor form: float64 to rounding, float32 to its
+// precision, with padding in mid-sequence, a sequence with no real token, and heads as a
+// transposed view.
+TEST(FavorComponents, PairSecondMomentRowPassMatchesTensorForm) {
+  auto in = random_inputs(3, 2, 300, 6, 110, /*pad=*/40, 1.3);
+  in.mask.index_put_({1, torch::indexing::Slice(3, 270)}, 0.0);
+  in.mask.index_put_({2}, 0.0);
+  auto x = in.q.transpose(1, 2).contiguous().transpose(1, 2);  // (3, 2, 300, 6), non-contiguous
+  auto fast = pair_second_moment(x, in.k, in.mask);
+  auto ops = pair_second_moment(x, in.k, in.mask, /*cpu_row_loops=*/false);
+  EXPECT_LT((fast - ops).abs().max().item<double>(), 1e-12 * ops.abs().max().item<double>());
+  auto fast32 = pair_second_moment(x.to(torch::kFloat), in.k.to(torch::kFloat), in.mask);
+  EXPECT_LT((fast32.to(torch::kFloat64) - ops).abs().max().item<double>(),
+            1e-5 * ops.abs().max().item<double>());
+  EXPECT_EQ(fast[2].abs().max().item<double>(), 0.0) << "no real token: no moment";
+}
+
 // SADERF's rescaling balances every coordinate's second moment and keeps every dot product.
 TEST(FavorComponents, SaderfScalingBalancesMomentsAndKeepsTheKernel) {
   auto in = random_inputs(1, 2, 9, 5, 109, /*pad=*/2, 1.0);
