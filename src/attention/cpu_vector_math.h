@@ -8,10 +8,14 @@
 #define LRA_X86_VECTOR 1
 #define LRA_AVX2 __attribute__((target("avx2,fma")))
 #define LRA_AVX512 __attribute__((target("avx512f")))
+// A function compiled three times, for AVX-512, AVX2 and the baseline, the loader picking the
+// widest this CPU runs (GNU ifunc): for plain loops the compiler vectorises.
+#define LRA_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define LRA_X86_VECTOR 0
 #define LRA_AVX2
 #define LRA_AVX512
+#define LRA_VECTOR_CLONES
 #endif
 
 namespace lra::cpu {

@@ -18,6 +18,10 @@ constexpr double kNormFloor = 1e-12;  // head_dim 1 standardises to 0; keep it 0
 constexpr int64_t kRowGrain = 256;    // rows per task of the fused passes
 constexpr int64_t kBlockRows = 64;    // post-SBN rows per block (its scratch stays in L1)
 
+// The float row passes are compiled once per vector width (cpu_vector_math.h: LRA_VECTOR_CLONES,
+// picked when the library loads); their helpers are inlined into each clone.
+#define LRA_INLINE inline __attribute__((always_inline))
+
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
@@ -46,7 +50,7 @@ struct RowScale {
 // sum_{i < d} term(i) in kLanes independent partial sums, which the compiler vectorises (one
 // running float sum is a chain of d dependent adds per row, the passes' bottleneck).
 template <typename T, typename Term>
-T lane_sum(int64_t d, Term term) {
+LRA_INLINE T lane_sum(int64_t d, Term term) {
   constexpr int64_t kLanes = 8;
   T acc[kLanes] = {};
   int64_t i = 0;
@@ -59,7 +63,7 @@ T lane_sum(int64_t d, Term term) {
 }
 
 template <typename T>
-RowScale<T> row_scale(const T* x, int64_t d) {
+LRA_INLINE RowScale<T> row_scale(const T* x, int64_t d) {
   const T mean = lane_sum<T>(d, [&](int64_t i) { return x[i]; }) / static_cast<T>(d);
   const T square = lane_sum<T>(d, [&](int64_t i) { return (x[i] - mean) * (x[i] - mean); });
   const T norm = std::sqrt(square);
@@ -70,34 +74,61 @@ RowScale<T> row_scale(const T* x, int64_t d) {
 }
 
 template <typename T>
+LRA_INLINE void pre_sbn_forward_rows(const T* x, T* y, int64_t begin, int64_t end, int64_t d, T s) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T* xr = x + r * d;
+    const RowScale<T> st = row_scale(xr, d);
+    const T k = s / st.r;
+    for (int64_t i = 0; i < d; ++i) y[r * d + i] = (xr[i] - st.mean) * k;
+  }
+}
+
+LRA_VECTOR_CLONES void pre_sbn_forward_rows_float(const float* x, float* y, int64_t begin,
+                                                  int64_t end, int64_t d, float s) {
+  pre_sbn_forward_rows<float>(x, y, begin, end, d, s);
+}
+
+template <typename T>
 void pre_sbn_forward_cpu(const T* x, T* y, int64_t rows, int64_t d, T s) {
   at::parallel_for(0, rows, kRowGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const T* xr = x + r * d;
-      const RowScale<T> st = row_scale(xr, d);
-      const T k = s / st.r;
-      for (int64_t i = 0; i < d; ++i) y[r * d + i] = (xr[i] - st.mean) * k;
-    }
+    if constexpr (std::is_same_v<T, float>)
+      pre_sbn_forward_rows_float(x, y, begin, end, d, s);
+    else
+      pre_sbn_forward_rows<T>(x, y, begin, end, d, s);
   });
 }
 
 // dc = (s / r) g - (s (g . c) / r^2) dr/dc, then dx = dc - mean(dc) (the centering's backward).
 template <typename T>
+LRA_INLINE void pre_sbn_backward_rows(const T* x, const T* g, T* dx, int64_t begin, int64_t end,
+                                      int64_t d, T s) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T *xr = x + r * d, *gr = g + r * d;
+    T* out = dx + r * d;
+    const RowScale<T> st = row_scale(xr, d);
+    const T gc = lane_sum<T>(d, [&](int64_t i) { return gr[i] * (xr[i] - st.mean); });
+    const T a = s / st.r;
+    const T dr =
+        st.through_norm ? 1 / st.norm : static_cast<T>(kNormFloor) / (static_cast<T>(d) * st.sd);
+    const T b = a * gc / st.r * dr;
+    for (int64_t i = 0; i < d; ++i) out[i] = a * gr[i] - b * (xr[i] - st.mean);
+    const T mean = lane_sum<T>(d, [&](int64_t i) { return out[i]; }) / static_cast<T>(d);
+    for (int64_t i = 0; i < d; ++i) out[i] -= mean;
+  }
+}
+
+LRA_VECTOR_CLONES void pre_sbn_backward_rows_float(const float* x, const float* g, float* dx,
+                                                   int64_t begin, int64_t end, int64_t d, float s) {
+  pre_sbn_backward_rows<float>(x, g, dx, begin, end, d, s);
+}
+
+template <typename T>
 void pre_sbn_backward_cpu(const T* x, const T* g, T* dx, int64_t rows, int64_t d, T s) {
   at::parallel_for(0, rows, kRowGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const T *xr = x + r * d, *gr = g + r * d;
-      T* out = dx + r * d;
-      const RowScale<T> st = row_scale(xr, d);
-      const T gc = lane_sum<T>(d, [&](int64_t i) { return gr[i] * (xr[i] - st.mean); });
-      const T a = s / st.r;
-      const T dr =
-          st.through_norm ? 1 / st.norm : static_cast<T>(kNormFloor) / (static_cast<T>(d) * st.sd);
-      const T b = a * gc / st.r * dr;
-      for (int64_t i = 0; i < d; ++i) out[i] = a * gr[i] - b * (xr[i] - st.mean);
-      const T mean = lane_sum<T>(d, [&](int64_t i) { return out[i]; }) / static_cast<T>(d);
-      for (int64_t i = 0; i < d; ++i) out[i] -= mean;
-    }
+    if constexpr (std::is_same_v<T, float>)
+      pre_sbn_backward_rows_float(x, g, dx, begin, end, d, s);
+    else
+      pre_sbn_backward_rows<T>(x, g, dx, begin, end, d, s);
   });
 }
 
@@ -148,7 +179,8 @@ torch::Tensor schoenbat_normalize_ops(const torch::Tensor& x) {
 // p = max(|z|, floor)^(beta - 1) for a block of rows (rows x D entries), as exp((beta - 1)
 // log a); log_a receives log a. float: the vector loops; double: libm.
 template <typename T>
-void post_sbn_power(const T* z, int64_t rows, int64_t D, const T* beta, T* log_a, T* p) {
+LRA_INLINE void post_sbn_power_block(const T* z, int64_t rows, int64_t D, const T* beta, T* log_a,
+                                     T* p) {
   const int64_t n = rows * D;
   for (int64_t i = 0; i < n; ++i)
     log_a[i] = std::max(std::abs(z[i]), static_cast<T>(kPostSbnFloor));
@@ -158,6 +190,19 @@ void post_sbn_power(const T* z, int64_t rows, int64_t D, const T* beta, T* log_a
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < D; ++j) p[r * D + j] = std::min((beta[j] - 1) * log_a[r * D + j], kTop);
   cpu::exp_shifted(p, n, T(0));
+}
+
+LRA_VECTOR_CLONES void post_sbn_power_float(const float* z, int64_t rows, int64_t D,
+                                            const float* beta, float* log_a, float* p) {
+  post_sbn_power_block<float>(z, rows, D, beta, log_a, p);
+}
+
+template <typename T>
+void post_sbn_power(const T* z, int64_t rows, int64_t D, const T* beta, T* log_a, T* p) {
+  if constexpr (std::is_same_v<T, float>)
+    post_sbn_power_float(z, rows, D, beta, log_a, p);
+  else
+    post_sbn_power_block<T>(z, rows, D, beta, log_a, p);
 }
 
 template <typename T>
@@ -171,6 +216,31 @@ void post_sbn_forward_cpu(const T* z, T* y, int64_t rows, int64_t D, const T* be
       for (int64_t i = 0; i < block * D; ++i) y[r * D + i] = gamma * zb[i] * p[i];
     }
   });
+}
+
+// One block of post-SBN's backward given p and log a: dz, and the float sums of d gamma and
+// d beta / gamma per column.
+template <typename T>
+LRA_INLINE void post_sbn_backward_block(const T* z, const T* g, const T* p, const T* log_a,
+                                        int64_t rows, int64_t D, const T* beta, T gamma, T* dz,
+                                        T* gamma_acc, T* beta_acc) {
+  for (int64_t row = 0; row < rows; ++row) {
+    for (int64_t j = 0; j < D; ++j) {
+      const int64_t i = row * D + j;
+      const T t = g[i] * z[i] * p[i];
+      const T slope = std::abs(z[i]) >= static_cast<T>(kPostSbnFloor) ? beta[j] : T(1);
+      dz[i] = gamma * g[i] * p[i] * slope;
+      gamma_acc[j] += t;
+      beta_acc[j] += t * log_a[i];
+    }
+  }
+}
+
+LRA_VECTOR_CLONES void post_sbn_backward_block_float(const float* z, const float* g, const float* p,
+                                                     const float* log_a, int64_t rows, int64_t D,
+                                                     const float* beta, float gamma, float* dz,
+                                                     float* gamma_acc, float* beta_acc) {
+  post_sbn_backward_block<float>(z, g, p, log_a, rows, D, beta, gamma, dz, gamma_acc, beta_acc);
 }
 
 // y = gamma z p: dz = gamma g p (1 + (beta - 1) [|z| >= floor]), d gamma = sum g z p,
@@ -193,16 +263,12 @@ void post_sbn_backward_cpu(const T* z, const T* g, T* dz, int64_t rows, int64_t 
         const T *zb = z + r * D, *gb = g + r * D;
         T* db = dz + r * D;
         post_sbn_power(zb, block, D, beta, log_a.data(), p.data());
-        for (int64_t row = 0; row < block; ++row) {
-          for (int64_t j = 0; j < D; ++j) {
-            const int64_t i = row * D + j;
-            const T t = gb[i] * zb[i] * p[i];
-            const T slope = std::abs(zb[i]) >= static_cast<T>(kPostSbnFloor) ? beta[j] : T(1);
-            db[i] = gamma * gb[i] * p[i] * slope;
-            gamma_acc[j] += t;
-            beta_acc[j] += t * log_a[i];
-          }
-        }
+        if constexpr (std::is_same_v<T, float>)
+          post_sbn_backward_block_float(zb, gb, p.data(), log_a.data(), block, D, beta, gamma, db,
+                                        gamma_acc.data(), beta_acc.data());
+        else
+          post_sbn_backward_block<T>(zb, gb, p.data(), log_a.data(), block, D, beta, gamma, db,
+                                     gamma_acc.data(), beta_acc.data());
         // Blocks of float sums, then float64 across blocks.
         double* acc = partial.data() + c * (D + 1);  // d beta_0..D-1 / gamma, then d gamma
         for (int64_t j = 0; j < D; ++j) {

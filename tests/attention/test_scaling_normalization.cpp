@@ -115,9 +115,21 @@ TEST(ScalingNormalization, PostSbnFloat32MatchesFloat64AndStartsAsIdentity) {
   const auto z64 = post_inputs(630);
   const auto beta = 0.5 + torch::rand({16}, torch::kFloat64);
   const auto gamma = torch::full({1}, 0.8, torch::kFloat64);
-  auto y64 = post_sbn(z64, gamma, beta);
-  auto y32 = post_sbn(z64.to(torch::kFloat32), gamma.to(torch::kFloat32), beta.to(torch::kFloat32));
-  EXPECT_LT(max_abs(y32.to(torch::kFloat64) - y64), 2e-6 * std::max(1.0, max_abs(y64)));
+  const auto w = randn(z64.sizes(), 631);
+  // Values and the three gradients (the float32 backward runs the vectorised block loops).
+  auto run = [&](torch::ScalarType type) {
+    auto leaf = [&](const torch::Tensor& t) { return t.to(type).clone().requires_grad_(true); };
+    auto z = leaf(z64), g = leaf(gamma), b = leaf(beta);
+    auto y = post_sbn(z, g, b);
+    (y * w.to(type)).sum().backward();
+    return std::vector<torch::Tensor>{y.detach(), z.grad(), g.grad(), b.grad()};
+  };
+  const auto r64 = run(torch::kFloat64), r32 = run(torch::kFloat32);
+  const char* names[] = {"value", "d z", "d gamma", "d beta"};
+  for (int i = 0; i < 4; ++i) {
+    const double scale = std::max(1.0, max_abs(r64[i]));
+    EXPECT_LT(max_abs(r32[i].to(torch::kFloat64) - r64[i]), 2e-5 * scale) << names[i];
+  }
   // gamma = beta = 1: exactly z, in both precisions.
   for (auto type : {torch::kFloat64, torch::kFloat32}) {
     auto z = z64.to(type);
