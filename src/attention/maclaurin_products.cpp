@@ -26,8 +26,8 @@ struct Slots {
 // The plain loops: the float64 path, and float32 where the CPU has no vector path.
 template <typename T>
 void products_rows(const T* proj, T* phi, const T* scales, Slots s, int64_t F, int64_t m,
-                   int64_t begin, int64_t end) {
-  for (int64_t r = begin; r < end; ++r) {
+                   int64_t rows) {
+  for (int64_t r = 0; r < rows; ++r) {
     const T* p = proj + r * F;
     T* __restrict random = phi + r * m + 1;
     const T* __restrict first = p + s.offset[0];
@@ -42,10 +42,10 @@ void products_rows(const T* proj, T* phi, const T* scales, Slots s, int64_t F, i
 
 template <typename T>
 void products_vjp_rows(const T* proj, const T* dphi, T* dproj, const T* scales, Slots s, int64_t F,
-                       int64_t m, int64_t begin, int64_t end) {
+                       int64_t m, int64_t rows) {
   std::vector<T> running(static_cast<size_t>(m - 1));
   T* __restrict acc = running.data();
-  for (int64_t r = begin; r < end; ++r) {
+  for (int64_t r = 0; r < rows; ++r) {
     const T* p = proj + r * F;
     T* dp = dproj + r * F;
     const T* __restrict g = dphi + r * m + 1;
@@ -207,7 +207,7 @@ void products_on_path(const T* proj, T* phi, const T* scales, Slots s, int64_t F
   }
 #endif
   (void)path;
-  products_rows<T>(proj, phi, scales, s, F, m, 0, rows);
+  products_rows<T>(proj, phi, scales, s, F, m, rows);
 }
 
 template <typename T>
@@ -223,7 +223,7 @@ void products_vjp_on_path(const T* proj, const T* dphi, T* dproj, const T* scale
   }
 #endif
   (void)path;
-  products_vjp_rows<T>(proj, dphi, dproj, scales, s, F, m, 0, rows);
+  products_vjp_rows<T>(proj, dphi, dproj, scales, s, F, m, rows);
 }
 
 void check_rows(const torch::Tensor& t, const char* name) {
