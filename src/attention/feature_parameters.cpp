@@ -1,6 +1,7 @@
 #include "attention/feature_parameters.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -84,6 +85,10 @@ void masked_moments_ops(const torch::Tensor& x, const torch::Tensor& y, const to
 
 torch::Tensor gerf_optimal_a(const torch::Tensor& l) {
   return (1.0 - 2.0 * l - torch::sqrt((2.0 * l + 1.0).pow(2) + 8.0 * l)) / 16.0;
+}
+
+double gerf_optimal_a(double l) {
+  return (1.0 - 2.0 * l - std::sqrt((2.0 * l + 1.0) * (2.0 * l + 1.0) + 8.0 * l)) / 16.0;
 }
 
 // The sums over L run in the input precision (they only set the variance), only the d x d

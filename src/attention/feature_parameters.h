@@ -10,6 +10,7 @@ namespace lra {
 // The minimiser over a < 1/8 of the log second moment of GERF/DERF features along a direction
 // with statistic l >= 0: a = (1 - 2l - sqrt((2l + 1)^2 + 8l)) / 16 (<= 0; 0 at l = 0).
 torch::Tensor gerf_optimal_a(const torch::Tensor& l);
+double gerf_optimal_a(double l);
 
 // Mean over (query, key) pairs of (x_i + y_j)(x_i + y_j)^T over real tokens:
 // M1 + M2 + mu_x mu_y^T + mu_y mu_x^T. x, y: (B, H, L, d); mask: (B, L), 1 = real token, 0 =

@@ -97,8 +97,7 @@ SderfParameters sderf_parameters_cpu(const torch::Tensor& moment, const torch::T
       cpu::symmetric_eigh(ut.data(), d, l.data());  // ut: U^T
       double log_d = 0;
       for (int64_t i = 0; i < d; ++i) {
-        const double li = std::max(l[i], 0.0);
-        a[i] = (1.0 - 2.0 * li - std::sqrt((2.0 * li + 1.0) * (2.0 * li + 1.0) + 8.0 * li)) / 16.0;
+        a[i] = gerf_optimal_a(std::max(l[i], 0.0));
         root[i] = std::sqrt(1.0 - 4.0 * a[i]);
         log_d += 0.25 * std::log1p(-4.0 * a[i]);
       }
