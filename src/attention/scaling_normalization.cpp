@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -21,6 +22,34 @@ constexpr int64_t kBlockRows = 64;    // post-SBN rows per block (its scratch st
 // The float row passes are compiled once per vector width (cpu_vector_math.h: LRA_VECTOR_CLONES,
 // picked when the library loads); their helpers are inlined into each clone.
 #define LRA_INLINE inline __attribute__((always_inline))
+
+// Rows of 16 V floats (head_dim 16, 32, 64, 128) held in V GCC vectors of 16 lanes: one zmm
+// register each in the AVX-512 clone, two ymm in the AVX2 one, so one body serves every clone.
+// The generic row loops below leave each reduction a chain of scalar adds, several times the
+// cost of reading and writing the rows; here a row's reductions are four in-register shuffles.
+// Every function taking or returning these vectors is inlined into a clone, so no call crosses
+// the ABI that -Wpsabi warns about.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float Floats16 __attribute__((vector_size(64)));
+typedef int Ints16 __attribute__((vector_size(64)));
+
+LRA_INLINE Floats16 load16(const float* p) {
+  Floats16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+LRA_INLINE void store16(float* p, Floats16 v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+LRA_INLINE float lanes_sum(Floats16 v) {
+  v += __builtin_shuffle(v, Ints16{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
+  v += __builtin_shuffle(v, Ints16{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
+  v += __builtin_shuffle(v, Ints16{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
+  v += __builtin_shuffle(v, Ints16{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
+  return v[0];
+}
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -62,15 +91,36 @@ LRA_INLINE T lane_sum(int64_t d, Term term) {
   return sum;
 }
 
+// square = |c|^2.
 template <typename T>
-LRA_INLINE RowScale<T> row_scale(const T* x, int64_t d) {
-  const T mean = lane_sum<T>(d, [&](int64_t i) { return x[i]; }) / static_cast<T>(d);
-  const T square = lane_sum<T>(d, [&](int64_t i) { return (x[i] - mean) * (x[i] - mean); });
+LRA_INLINE RowScale<T> row_scale_from(T mean, T square, int64_t d) {
   const T norm = std::sqrt(square);
   const T sd = std::sqrt(square / static_cast<T>(d) + static_cast<T>(kStdEps));
   const T standardized = norm / sd;
   const bool through_norm = standardized >= static_cast<T>(kNormFloor);
   return {mean, norm, sd, sd * std::max(standardized, static_cast<T>(kNormFloor)), through_norm};
+}
+
+template <typename T>
+LRA_INLINE RowScale<T> row_scale(const T* x, int64_t d) {
+  const T mean = lane_sum<T>(d, [&](int64_t i) { return x[i]; }) / static_cast<T>(d);
+  const T square = lane_sum<T>(d, [&](int64_t i) { return (x[i] - mean) * (x[i] - mean); });
+  return row_scale_from(mean, square, d);
+}
+
+// The row's scale, leaving c = x - mean in c.
+template <int V>
+LRA_INLINE RowScale<float> row_scale16(const float* x, Floats16 (&c)[V]) {
+  constexpr int64_t d = 16 * V;
+  Floats16 sum = {};
+  for (int v = 0; v < V; ++v) sum += c[v] = load16(x + 16 * v);
+  const float mean = lanes_sum(sum) / static_cast<float>(d);
+  Floats16 square = {};
+  for (int v = 0; v < V; ++v) {
+    c[v] -= mean;
+    square += c[v] * c[v];
+  }
+  return row_scale_from(mean, lanes_sum(square), d);
 }
 
 template <typename T>
@@ -83,9 +133,31 @@ LRA_INLINE void pre_sbn_forward_rows(const T* x, T* y, int64_t begin, int64_t en
   }
 }
 
+template <int V>
+LRA_INLINE void pre_sbn_forward_rows16(const float* x, float* y, int64_t begin, int64_t end,
+                                       float s) {
+  constexpr int64_t d = 16 * V;
+  for (int64_t r = begin; r < end; ++r) {
+    Floats16 c[V];
+    const float k = s / row_scale16<V>(x + r * d, c).r;
+    for (int v = 0; v < V; ++v) store16(y + r * d + 16 * v, c[v] * k);
+  }
+}
+
 LRA_VECTOR_CLONES void pre_sbn_forward_rows_float(const float* x, float* y, int64_t begin,
                                                   int64_t end, int64_t d, float s) {
-  pre_sbn_forward_rows<float>(x, y, begin, end, d, s);
+  switch (d) {
+    case 16:
+      return pre_sbn_forward_rows16<1>(x, y, begin, end, s);
+    case 32:
+      return pre_sbn_forward_rows16<2>(x, y, begin, end, s);
+    case 64:
+      return pre_sbn_forward_rows16<4>(x, y, begin, end, s);
+    case 128:
+      return pre_sbn_forward_rows16<8>(x, y, begin, end, s);
+    default:
+      pre_sbn_forward_rows<float>(x, y, begin, end, d, s);
+  }
 }
 
 template <typename T>
@@ -117,9 +189,44 @@ LRA_INLINE void pre_sbn_backward_rows(const T* x, const T* g, T* dx, int64_t beg
   }
 }
 
+template <int V>
+LRA_INLINE void pre_sbn_backward_rows16(const float* x, const float* g, float* dx, int64_t begin,
+                                        int64_t end, float s) {
+  constexpr int64_t d = 16 * V;
+  for (int64_t r = begin; r < end; ++r) {
+    Floats16 c[V], gr[V], out[V];
+    const RowScale<float> st = row_scale16<V>(x + r * d, c);
+    Floats16 gc = {};
+    for (int v = 0; v < V; ++v) {
+      gr[v] = load16(g + r * d + 16 * v);
+      gc += gr[v] * c[v];
+    }
+    const float a = s / st.r;
+    const float dr = st.through_norm
+                         ? 1 / st.norm
+                         : static_cast<float>(kNormFloor) / (static_cast<float>(d) * st.sd);
+    const float b = a * lanes_sum(gc) / st.r * dr;
+    Floats16 sum = {};
+    for (int v = 0; v < V; ++v) sum += out[v] = a * gr[v] - b * c[v];
+    const float mean = lanes_sum(sum) / static_cast<float>(d);
+    for (int v = 0; v < V; ++v) store16(dx + r * d + 16 * v, out[v] - mean);
+  }
+}
+
 LRA_VECTOR_CLONES void pre_sbn_backward_rows_float(const float* x, const float* g, float* dx,
                                                    int64_t begin, int64_t end, int64_t d, float s) {
-  pre_sbn_backward_rows<float>(x, g, dx, begin, end, d, s);
+  switch (d) {
+    case 16:
+      return pre_sbn_backward_rows16<1>(x, g, dx, begin, end, s);
+    case 32:
+      return pre_sbn_backward_rows16<2>(x, g, dx, begin, end, s);
+    case 64:
+      return pre_sbn_backward_rows16<4>(x, g, dx, begin, end, s);
+    case 128:
+      return pre_sbn_backward_rows16<8>(x, g, dx, begin, end, s);
+    default:
+      pre_sbn_backward_rows<float>(x, g, dx, begin, end, d, s);
+  }
 }
 
 template <typename T>
@@ -236,11 +343,56 @@ LRA_INLINE void post_sbn_backward_block(const T* z, const T* g, const T* p, cons
   }
 }
 
+// The same for rows of 16 V floats, the column sums in registers (the loop above runs scalar:
+// the sums may alias dz as far as the compiler knows).
+template <int V>
+LRA_INLINE void post_sbn_backward_block16(const float* z, const float* g, const float* p,
+                                          const float* log_a, int64_t rows, const float* beta,
+                                          float gamma, float* dz, float* gamma_acc,
+                                          float* beta_acc) {
+  constexpr int64_t D = 16 * V;
+  const Ints16 magnitude_bits = Ints16{} + 0x7fffffff;
+  Floats16 b[V], gamma_sum[V] = {}, beta_sum[V] = {};
+  for (int v = 0; v < V; ++v) b[v] = load16(beta + 16 * v);
+  for (int64_t row = 0; row < rows; ++row) {
+    for (int v = 0; v < V; ++v) {
+      const int64_t i = row * D + 16 * v;
+      const Floats16 zi = load16(z + i), gp = load16(g + i) * load16(p + i);
+      const Floats16 abs_z = (Floats16)((Ints16)zi & magnitude_bits);
+      const Floats16 t = gp * zi;
+      const Floats16 slope = abs_z >= static_cast<float>(kPostSbnFloor) ? b[v] : Floats16{} + 1;
+      store16(dz + i, gamma * gp * slope);
+      gamma_sum[v] += t;
+      beta_sum[v] += t * load16(log_a + i);
+    }
+  }
+  for (int v = 0; v < V; ++v) {
+    store16(gamma_acc + 16 * v, load16(gamma_acc + 16 * v) + gamma_sum[v]);
+    store16(beta_acc + 16 * v, load16(beta_acc + 16 * v) + beta_sum[v]);
+  }
+}
+
 LRA_VECTOR_CLONES void post_sbn_backward_block_float(const float* z, const float* g, const float* p,
                                                      const float* log_a, int64_t rows, int64_t D,
                                                      const float* beta, float gamma, float* dz,
                                                      float* gamma_acc, float* beta_acc) {
-  post_sbn_backward_block<float>(z, g, p, log_a, rows, D, beta, gamma, dz, gamma_acc, beta_acc);
+  // Explicit calls: a lambda's body would not be compiled for the clone's target.
+  switch (D) {
+    case 16:
+      return post_sbn_backward_block16<1>(z, g, p, log_a, rows, beta, gamma, dz, gamma_acc,
+                                          beta_acc);
+    case 32:
+      return post_sbn_backward_block16<2>(z, g, p, log_a, rows, beta, gamma, dz, gamma_acc,
+                                          beta_acc);
+    case 64:
+      return post_sbn_backward_block16<4>(z, g, p, log_a, rows, beta, gamma, dz, gamma_acc,
+                                          beta_acc);
+    case 128:
+      return post_sbn_backward_block16<8>(z, g, p, log_a, rows, beta, gamma, dz, gamma_acc,
+                                          beta_acc);
+    default:
+      post_sbn_backward_block<float>(z, g, p, log_a, rows, D, beta, gamma, dz, gamma_acc, beta_acc);
+  }
 }
 
 // y = gamma z p: dz = gamma g p (1 + (beta - 1) [|z| >= floor]), d gamma = sum g z p,

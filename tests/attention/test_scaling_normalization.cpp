@@ -4,6 +4,7 @@
 // post-SBN's floor, NaN.
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -56,28 +57,33 @@ TEST(ScalingNormalization, PreSbnBothFormsMatchReferenceValuesAndGradients) {
   }
 }
 
+// Head dims 16, 32 and 64 run the float rows held in registers; 6 and 40 the plain loops.
 TEST(ScalingNormalization, PreSbnFloat32MatchesFloat64) {
-  const auto x0 = normalization_inputs(32, 610);
-  const auto w = randn(x0.sizes(), 611);
-  auto x64 = x0.clone().requires_grad_(true);
-  auto x32 = x0.to(torch::kFloat32).requires_grad_(true);
-  auto y64 = schoenbat_normalize(x64), y32 = schoenbat_normalize(x32);
-  (y64 * w).sum().backward();
-  (y32 * w.to(torch::kFloat32)).sum().backward();
-  EXPECT_LT(max_abs(y32.to(torch::kFloat64) - y64), 1e-6);
-  // The 1e-30 rows are subnormal in float32 and the constant rows' ~1e18 gradients are the
-  // floor's artefact: compare the ordinary rows.
-  auto ordinary = torch::ones({300}, torch::kBool);
-  ordinary[4] = false;
-  ordinary[7] = false;
-  auto g32 = x32.grad().to(torch::kFloat64).index({"...", ordinary, torch::indexing::Slice()});
-  auto g64 = x64.grad().index({"...", ordinary, torch::indexing::Slice()});
-  EXPECT_LT(row_relative_error(g32, g64), 1e-5);
+  for (int64_t d : {16, 32, 64, 6, 40}) {
+    const auto x0 = normalization_inputs(d, 610 + d);
+    const auto w = randn(x0.sizes(), 611 + d);
+    auto x64 = x0.clone().requires_grad_(true);
+    auto x32 = x0.to(torch::kFloat32).requires_grad_(true);
+    auto y64 = schoenbat_normalize(x64), y32 = schoenbat_normalize(x32);
+    (y64 * w).sum().backward();
+    (y32 * w.to(torch::kFloat32)).sum().backward();
+    EXPECT_LT(max_abs(y32.to(torch::kFloat64) - y64), 1e-6) << "d=" << d;
+    // The 1e-30 rows are subnormal in float32 and the constant rows' ~1e18 gradients are the
+    // floor's artefact: compare the ordinary rows, and check the others stay finite.
+    auto ordinary = torch::ones({300}, torch::kBool);
+    ordinary[4] = false;
+    ordinary[7] = false;
+    auto g32 = x32.grad().to(torch::kFloat64).index({"...", ordinary, torch::indexing::Slice()});
+    auto g64 = x64.grad().index({"...", ordinary, torch::indexing::Slice()});
+    EXPECT_LT(row_relative_error(g32, g64), 1e-5) << "d=" << d;
+    EXPECT_TRUE(torch::isfinite(y32).all().item<bool>()) << "d=" << d;
+    EXPECT_TRUE(torch::isfinite(x32.grad()).all().item<bool>()) << "d=" << d;
+  }
 }
 
 // z around post-SBN's floor: exactly at it, below it, zero, both signs, and ordinary values.
-torch::Tensor post_inputs(uint64_t seed) {
-  auto z = randn({2, 3, 77, 16}, seed);  // 462 rows: blocks of 64 leave a tail
+torch::Tensor post_inputs(uint64_t seed, int64_t D = 16) {
+  auto z = randn({2, 3, 77, D}, seed);  // 462 rows: blocks of 64 leave a tail
   auto flat = z.view({-1});
   const double f = kPostSbnFloor;
   for (int64_t i = 0; i < flat.numel(); i += 13) flat[i] = (i % 2 ? f : -f);
@@ -111,11 +117,11 @@ TEST(ScalingNormalization, PostSbnFusedMatchesTensorOpsValuesAndGradients) {
   }
 }
 
-TEST(ScalingNormalization, PostSbnFloat32MatchesFloat64AndStartsAsIdentity) {
-  const auto z64 = post_inputs(630);
-  const auto beta = 0.5 + torch::rand({16}, torch::kFloat64);
+void post_sbn_float32_matches_float64(int64_t D, uint64_t seed) {
+  const auto z64 = post_inputs(seed, D);
+  const auto beta = 0.5 + torch::rand({D}, torch::kFloat64);
   const auto gamma = torch::full({1}, 0.8, torch::kFloat64);
-  const auto w = randn(z64.sizes(), 631);
+  const auto w = randn(z64.sizes(), seed + 1);
   // Values and the three gradients (the float32 backward runs the vectorised block loops).
   auto run = [&](torch::ScalarType type) {
     auto leaf = [&](const torch::Tensor& t) { return t.to(type).clone().requires_grad_(true); };
@@ -133,8 +139,16 @@ TEST(ScalingNormalization, PostSbnFloat32MatchesFloat64AndStartsAsIdentity) {
   // gamma = beta = 1: exactly z, in both precisions.
   for (auto type : {torch::kFloat64, torch::kFloat32}) {
     auto z = z64.to(type);
-    auto ones = torch::ones({16}, z.options());
+    auto ones = torch::ones({D}, z.options());
     EXPECT_TRUE(torch::equal(post_sbn(z, ones.narrow(0, 0, 1), ones), z));
+  }
+}
+
+// D = 16 and 32: the float rows held in registers; 24: the plain loops.
+TEST(ScalingNormalization, PostSbnFloat32MatchesFloat64AndStartsAsIdentity) {
+  for (int64_t D : {16, 32, 24}) {
+    SCOPED_TRACE("D=" + std::to_string(D));
+    post_sbn_float32_matches_float64(D, 630 + static_cast<uint64_t>(D));
   }
 }
 
