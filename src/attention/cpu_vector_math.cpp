@@ -165,6 +165,28 @@ LRA_AVX2 float multiply_sum_avx2(float* a, const float* b, int64_t n) {
   return sum;
 }
 
+LRA_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8), acc1);
+  }
+  for (; j + 8 <= n; j += 8)
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), acc0);
+  float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+  for (; j < n; ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+LRA_AVX2 void axpy_avx2(float alpha, const float* x, float* y, int64_t n) {
+  const __m256 a = _mm256_set1_ps(alpha);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(y + j, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+  for (; j < n; ++j) y[j] += alpha * x[j];
+}
+
 // The same loops at 16 lanes: the tails go through a mask instead of a scalar loop.
 // GCC 12 warns inside its own avx512fintrin.h (the reductions start from _mm512_undefined_ps).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -253,6 +275,30 @@ LRA_AVX512 float multiply_sum_avx512(float* a, const float* b, int64_t n) {
     acc = _mm512_add_ps(acc, r);
   }
   return _mm512_reduce_add_ps(acc);
+}
+
+LRA_AVX512 float dot_avx512(const float* a, const float* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j + 16), _mm512_loadu_ps(b + j + 16), acc1);
+  }
+  for (; j < n; j += 16) {
+    const __mmask16 m = tail_mask(n - j);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, b + j), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+LRA_AVX512 void axpy_avx512(float alpha, const float* x, float* y, int64_t n) {
+  const __m512 a = _mm512_set1_ps(alpha);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tail_mask(n - j);
+    const __m512 r =
+        _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, x + j), _mm512_maskz_loadu_ps(m, y + j));
+    _mm512_mask_storeu_ps(y + j, m, r);
+  }
 }
 
 LRA_AVX512 float row_max_avx512(const float* s, int64_t n, float init) {
@@ -360,6 +406,34 @@ double multiply_sum(double* a, const double* b, int64_t n) {
   double sum = 0.0;
   for (int64_t j = 0; j < n; ++j) sum += (a[j] *= b[j]);
   return sum;
+}
+
+float dot(const float* a, const float* b, int64_t n, VectorPath path) {
+#if LRA_X86_VECTOR
+  if (path == VectorPath::avx512) return dot_avx512(a, b, n);
+  if (path == VectorPath::avx2) return dot_avx2(a, b, n);
+#endif
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+double dot(const double* a, const double* b, int64_t n) {
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+void axpy(float alpha, const float* x, float* y, int64_t n, VectorPath path) {
+#if LRA_X86_VECTOR
+  if (path == VectorPath::avx512) return axpy_avx512(alpha, x, y, n);
+  if (path == VectorPath::avx2) return axpy_avx2(alpha, x, y, n);
+#endif
+  for (int64_t j = 0; j < n; ++j) y[j] += alpha * x[j];
+}
+
+void axpy(double alpha, const double* x, double* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] += alpha * x[j];
 }
 
 float row_max(const float* s, int64_t n, float init, VectorPath path) {

@@ -44,6 +44,14 @@ void log_inplace(double* s, int64_t n);
 float multiply_sum(float* a, const float* b, int64_t n, VectorPath path = best_path());
 double multiply_sum(double* a, const double* b, int64_t n);
 
+// sum_j a[j] b[j].
+float dot(const float* a, const float* b, int64_t n, VectorPath path = best_path());
+double dot(const double* a, const double* b, int64_t n);
+
+// y[j] += alpha x[j].
+void axpy(float alpha, const float* x, float* y, int64_t n, VectorPath path = best_path());
+void axpy(double alpha, const double* x, double* y, int64_t n);
+
 // max(init, s[0..n)).
 float row_max(const float* s, int64_t n, float init, VectorPath path = best_path());
 double row_max(const double* s, int64_t n, double init);

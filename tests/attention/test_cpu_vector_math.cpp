@@ -118,6 +118,29 @@ TEST(CpuVectorMath, MultiplySumMatchesFloat64OnEveryPathAndTail) {
   }
 }
 
+TEST(CpuVectorMath, DotAndAxpyMatchFloat64OnEveryPathAndTail) {
+  for (VectorPath path : paths_here()) {
+    for (int64_t n : {1, 7, 8, 9, 16, 17, 31, 32, 33, 128, 129}) {
+      std::vector<float> a = scores(n, 60 + n), b = scores(n, 80 + n);
+      double size = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        a[j] = std::isfinite(a[j]) ? a[j] : 1.25f;
+        b[j] = std::isfinite(b[j]) ? b[j] : -0.5f;
+        size += std::abs(double(a[j]) * b[j]);
+      }
+      const std::vector<double> a64 = widen(a), b64 = widen(b);
+      EXPECT_NEAR(dot(a.data(), b.data(), n, path), dot(a64.data(), b64.data(), n), 1e-6 * size)
+          << path_name(path) << " n=" << n;
+      std::vector<double> y64 = b64;
+      axpy(-0.75, a64.data(), y64.data(), n);
+      axpy(-0.75f, a.data(), b.data(), n, path);
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_NEAR(b[j], y64[j], 1e-6 * (std::abs(a64[j]) + std::abs(b64[j])))
+            << path_name(path) << " n=" << n << " j=" << j;
+    }
+  }
+}
+
 TEST(CpuVectorMath, RowMaxMatchesFloat64OnEveryPathAndTail) {
   for (VectorPath path : paths_here()) {
     for (int64_t n : {1, 5, 8, 16, 17, 40, 513}) {
