@@ -244,9 +244,13 @@ void backward_kernel(const Problem& p, const std::vector<torch::Tensor>& in,
                      torch::Tensor& dv) {
   const int64_t L = p.L, D = p.D, BH = p.B * p.H;
   const int64_t QB = p.query_block, blocks = (L + QB - 1) / QB;
-  const int64_t shares = std::max<int64_t>(1, (at::get_num_threads() + BH - 1) / BH);
-  auto dk_parts = shares == 1 ? dk.unsqueeze(0) : torch::zeros({shares, BH, L, D}, dk.options());
-  auto dv_parts = shares == 1 ? dv.unsqueeze(0) : torch::zeros({shares, BH, L, D}, dv.options());
+  // More shares than query blocks would only add idle copies of dk and dv.
+  const int64_t shares =
+      std::clamp<int64_t>((at::get_num_threads() + BH - 1) / BH, 1, std::max<int64_t>(1, blocks));
+  auto dk_parts =
+      shares == 1 ? dk.view({1, BH, L, D}) : torch::zeros({shares, BH, L, D}, dk.options());
+  auto dv_parts =
+      shares == 1 ? dv.view({1, BH, L, D}) : torch::zeros({shares, BH, L, D}, dv.options());
   const T* bias = p.bias.defined() ? p.bias.data_ptr<T>() : nullptr;
   at::parallel_for(0, BH * shares, 1, [&](int64_t begin, int64_t end) {
     BackwardScratch<T> scratch(p);
@@ -267,8 +271,8 @@ void backward_kernel(const Problem& p, const std::vector<torch::Tensor>& in,
     }
   });
   if (shares > 1) {
-    dk.copy_(dk_parts.sum(0));
-    dv.copy_(dv_parts.sum(0));
+    dk.view({BH, L, D}).copy_(dk_parts.sum(0));  // (BH, L, D): the slices dk's (B, H) holds
+    dv.view({BH, L, D}).copy_(dv_parts.sum(0));
   }
 }
 

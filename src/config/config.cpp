@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -124,6 +126,57 @@ struct Walker {
   }
 };
 
+// YAML maps may repeat a key; yaml-cpp keeps both and the walk would let the last one win
+// (or merge two sections) without a word. "train.lr: given twice (lines 3 and 9)".
+void find_duplicate_keys(const YAML::Node& node, const std::string& prefix,
+                         std::vector<std::string>& out) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i)
+      find_duplicate_keys(node[i], prefix + "[" + std::to_string(i) + "].", out);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, int> first_line;  // key -> 1-based line of its first occurrence
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;  // the walk names non-scalar keys
+    const std::string key = kv.first.Scalar();
+    const int line = kv.first.Mark().line + 1;
+    if (auto [it, fresh] = first_line.emplace(key, line); !fresh)
+      out.push_back(prefix + key + ": given twice (lines " + std::to_string(it->second) + " and " +
+                    std::to_string(line) + "); keep one");
+    find_duplicate_keys(kv.second, prefix + key + ".", out);
+  }
+}
+
+// A config is a small text file: a directory, a device or a huge file would otherwise be read
+// as empty (running the defaults) or until memory runs out.
+constexpr std::uintmax_t kMaxConfigBytes = 16u << 20;
+
+std::string read_config_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  const std::string fix = " (check the path passed to --config)";
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status))
+    throw std::runtime_error(
+        path + ": cannot open config file: " + (ec ? ec.message() : "no such file") + fix);
+  if (fs::is_directory(status))
+    throw std::runtime_error(path + ": is a directory, not a config file" + fix);
+  if (!fs::is_regular_file(status))
+    throw std::runtime_error(path + ": not a regular file (a device, pipe or socket)" + fix);
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxConfigBytes)
+    throw std::runtime_error(path + ": " + std::to_string(size) + " bytes; a config is at most " +
+                             std::to_string(kMaxConfigBytes) + " bytes" + fix);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open config file" + fix);
+  std::string text(static_cast<size_t>(std::min(size, kMaxConfigBytes)), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) throw std::runtime_error(path + ": cannot read config file" + fix);
+  return text;
+}
+
 Config parse(YAML::Node root, const std::vector<std::string>& overrides) {
   // A report.json holds the resolved config under "config": reading it reruns that run.
   if (root.IsMap() && root["format"] && root["config"] && root["config"].IsMap())
@@ -147,23 +200,37 @@ Config parse(YAML::Node root, const std::vector<std::string>& overrides) {
 }  // namespace
 
 Config load_config_text(const std::string& yaml_text, const std::vector<std::string>& overrides) {
-  YAML::Node root;
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(yaml_text);
+    documents = YAML::LoadAll(yaml_text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(std::string("config: not valid YAML: ") + e.what());
+  }
+  // yaml-cpp would read only the first document: the rest of the file would be ignored.
+  if (documents.size() > 1)
+    throw ConfigError("config: holds " + std::to_string(documents.size()) +
+                      " YAML documents (separated by '---'); a config is one document: merge "
+                      "them, or split them into files");
+  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+  std::vector<std::string> duplicates;
+  find_duplicate_keys(root, "", duplicates);
+  if (!duplicates.empty()) {
+    std::string msg;
+    for (const auto& d : duplicates) msg += (msg.empty() ? "" : "\n") + d;
+    throw ConfigError(msg);
   }
   return parse(root, overrides);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in)
-    throw ConfigError(path + ": cannot open config file (check the path passed to --config)");
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text;
   try {
-    return load_config_text(text.str(), overrides);
+    text = read_config_file(path);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+  try {
+    return load_config_text(text, overrides);
   } catch (const ConfigError& e) {
     throw ConfigError(path + ":\n" + e.what());
   }

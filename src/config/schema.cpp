@@ -1,5 +1,6 @@
 #include "config/schema.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -123,22 +124,24 @@ ConfigField choice_field(std::string path, std::string* v, std::vector<std::stri
   return f;
 }
 
+// LibTorch's pool takes an int; a count past any machine's cores is a typo, not a wish (it
+// would be truncated to 32 bits, 4294967297 running on 1 thread).
+constexpr int64_t kMaxThreads = 4096;
+
 ConfigField threads_field(int64_t* v) {
-  ConfigField f{"threads",
-                "auto | integer >= 1",
-                "CPU threads for LibTorch's intra-op pool; auto = all cores.",
-                nullptr,
-                nullptr,
-                's'};
-  f.read = [v](const YAML::Node& n) {
-    std::string s = scalar(n, "auto or an integer >= 1");
+  const std::string type = "auto | integer in [1, " + std::to_string(kMaxThreads) + "]";
+  ConfigField f{"threads", type,    "CPU threads for LibTorch's intra-op pool; auto = all cores.",
+                nullptr,   nullptr, 's'};
+  f.read = [v, type](const YAML::Node& n) {
+    std::string s = scalar(n, type);
     if (s == "auto") {
       *v = 0;
       return;
     }
     char* end = nullptr;
+    errno = 0;
     long long x = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || x < 1) expected("auto or an integer >= 1", n);
+    if (s.empty() || *end != '\0' || errno == ERANGE || x < 1 || x > kMaxThreads) expected(type, n);
     *v = x;
   };
   f.text = [v] { return *v == 0 ? std::string("auto") : std::to_string(*v); };

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "config/schema.h"
 
 namespace lra {
 namespace {
@@ -35,6 +38,19 @@ std::optional<double> number_at(const json& report, const char* object, const ch
   const auto& o = report[object];
   if (!o.contains(field) || !o[field].is_number()) return std::nullopt;
   return o[field].get<double>();
+}
+
+// A fraction outside [0, 1] or a negative rate is a damaged or hand-edited report: averaging it
+// would move a table cell without a word.
+void check_range(const std::optional<double>& value, const std::string& path,
+                 const std::string& field, double lo, double hi) {
+  if (!value || (*value >= lo && *value <= hi)) return;
+  const std::string range = hi == std::numeric_limits<double>::infinity()
+                                ? ">= " + format_double(lo)
+                                : "in [" + format_double(lo) + ", " + format_double(hi) + "]";
+  throw std::runtime_error(path + ": " + field + " is " + format_double(*value) +
+                           ", expected a number " + range +
+                           "; the report is damaged or edited, so it is left out");
 }
 
 json read_json_file(const std::string& path) {
@@ -77,6 +93,16 @@ void add_manifest_runs(const std::string& manifest_path, std::set<std::string>& 
   }
 }
 
+// What makes two reports one run: every config key but where it was written and with how many
+// threads (those do not change what a CPU run computes, beyond the last bits), and its status.
+std::string run_identity(const RunSummary& run) {
+  std::string id = run.status;
+  for (const auto& [key, value] : run.config)
+    if (key != "name" && key != "threads" && key.rfind("output.", 0) != 0)
+      id += "\n" + key + "=" + value;
+  return id;
+}
+
 }  // namespace
 
 std::string RunSummary::get(const std::string& key) const {
@@ -113,6 +139,13 @@ RunSummary read_run_summary(const std::string& report_path) {
     s.wall_time_s = report["wall_time_s"].get<double>();
   if (report.contains("environment") && report["environment"].is_object())
     s.device = report["environment"].value("device", "");
+  const double inf = std::numeric_limits<double>::infinity();
+  check_range(s.test_accuracy, report_path, "test.accuracy", 0.0, 1.0);
+  check_range(s.best_val_accuracy, report_path, "best.val_accuracy", -1.0, 1.0);  // -1: none
+  check_range(s.samples_per_s, report_path, "train_throughput.samples_per_s", 0.0, inf);
+  check_range(s.ms_per_step, report_path, "train_throughput.ms_per_step_median", 0.0, inf);
+  check_range(s.peak_memory_mib, report_path, "peak_memory.mib", 0.0, inf);
+  check_range(s.wall_time_s, report_path, "wall_time_s", 0.0, inf);
   return s;
 }
 
@@ -135,10 +168,21 @@ std::vector<RunSummary> collect_runs(const std::vector<std::string>& roots,
   std::sort(manifests.begin(), manifests.end());
   std::vector<RunSummary> runs;
   std::set<std::string> seen_dirs;
+  std::map<std::string, std::string> first_with;  // run identity -> folder of its first report
   for (const auto& path : reports) {
     try {
-      runs.push_back(read_run_summary(path));
-      seen_dirs.insert(fs::weakly_canonical(runs.back().dir).string());
+      RunSummary run = read_run_summary(path);
+      const std::string dir = fs::weakly_canonical(run.dir).string();
+      seen_dirs.insert(dir);
+      const auto [it, fresh] = first_with.emplace(run_identity(run), run.dir);
+      if (!fresh) {
+        if (warnings)
+          warnings->push_back(path + ": the same config and seed as " + it->second +
+                              " (a copied folder or a rerun): counted once; a further seed "
+                              "needs another seed value");
+        continue;
+      }
+      runs.push_back(std::move(run));
     } catch (const std::exception& e) {
       if (warnings) warnings->push_back(e.what());
     }

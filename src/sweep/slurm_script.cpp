@@ -38,9 +38,12 @@ std::string slurm_array_script(const SweepOptions& options, const SlurmOptions& 
     << "if [[ -f \"$REPORT\" ]] && grep -q '\"status\": \"completed\"' \"$REPORT\"; then\n"
     << "  echo \"$NAME: already completed\"; exit 0\n"
     << "fi\n"
+    << "# A requeued or rerun task continues from its checkpoint, or starts over in its folder.\n"
+    << "MODE=--overwrite\n"
+    << "[[ -f " << shell_quote(options.out_dir) << "/\"$NAME\"/checkpoint.pt ]] && MODE=--resume\n"
     << "DEVICE=" << (slurm.gpus_per_task > 0 ? "cuda" : "cpu") << "\n"
     << "exec " << shell_quote(options.train_bin)
-    << " \"${ARGS[@]}\" --set threads=\"${SLURM_CPUS_PER_TASK:-" << slurm.cpus_per_task
+    << " \"${ARGS[@]}\" \"$MODE\" --set threads=\"${SLURM_CPUS_PER_TASK:-" << slurm.cpus_per_task
     << "}\" --set device=\"$DEVICE\"\n";
   return s.str();
 }

@@ -185,9 +185,12 @@ SweepResult run_sweep(const SweepOptions& options, const std::vector<SweepPoint>
       free_slots.pop_back();
       ChildSpec spec;
       spec.argv = train_command(options, p);
-      // A run stopped by a signal or a crash continues from its checkpoint instead of restarting.
-      if (std::filesystem::exists(options.out_dir + "/" + p.name + "/checkpoint.pt"))
-        spec.argv.push_back("--resume");
+      // A run stopped by a signal or a crash continues from its checkpoint instead of restarting;
+      // one that failed before its first checkpoint starts over in its folder (the sweep owns
+      // it, and the run is not completed).
+      spec.argv.push_back(std::filesystem::exists(options.out_dir + "/" + p.name + "/checkpoint.pt")
+                              ? "--resume"
+                              : "--overwrite");
       spec.argv.insert(spec.argv.end(), {"--set", "threads=" + std::to_string(slots[s].threads)});
       if (!slots[s].device.empty()) {
         spec.argv.insert(spec.argv.end(), {"--set", "device=cuda"});

@@ -1,5 +1,7 @@
 // lra_train: trains, evaluates and tests one model described by a YAML config.
+#include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 
@@ -7,6 +9,7 @@
 #include "config/config.h"
 #include "train/resume.h"
 #include "train/run.h"
+#include "train/run_folder.h"
 #include "train/stop_signal.h"
 #include "util/allocator.h"
 #include "util/log.h"
@@ -19,6 +22,7 @@ struct Args {
   bool resume = false;
   std::string resume_dir;  // --resume DIR; empty: the config's output.dir/name
   bool force = false;
+  bool overwrite = false;
 };
 
 // The config to run: --config (or, resuming a run folder without one, its config.yaml) with
@@ -33,10 +37,24 @@ lra::Config resolve_config(const Args& a) {
                                     : "--config: required (e.g. --config configs/quickstart.yaml)");
   lra::Config config =
       path.empty() ? lra::load_config_text("", a.overrides) : lra::load_config(path, a.overrides);
-  if (!a.resume) return config;
-  if (!a.resume_dir.empty()) lra::set_run_dir(config, a.resume_dir);
-  lra::check_resume(config.output.dir + "/" + config.name, config, a.force);
+  if (a.resume && !a.resume_dir.empty()) lra::set_run_dir(config, a.resume_dir);
   return config;
+}
+
+// Locks the run folder for this process, then checks that it may be written as asked: a
+// resume needs its checkpoint under a compatible config, a new run an empty folder (or
+// --overwrite). Throws RunFolderError or ResumeError before anything in the folder changes.
+std::unique_ptr<lra::FolderLock> claim_run_folder(const Args& a, const lra::Config& config) {
+  const std::string run_dir = config.output.dir + "/" + config.name;
+  // A resume of a folder that is not there: say so (no checkpoint) without creating it.
+  if (a.resume && !std::filesystem::is_directory(run_dir))
+    lra::check_resume(run_dir, config, a.force);
+  auto lock = lra::lock_run_folder(run_dir);
+  if (a.resume)
+    lra::check_resume(run_dir, config, a.force);
+  else
+    lra::prepare_new_run_folder(run_dir, a.overwrite);
+  return lock;
 }
 
 }  // namespace
@@ -56,6 +74,9 @@ int main(int argc, char** argv) {
           ->expected(0, 1);
   app.add_flag("--force", args.force,
                "With --resume: continue even if the config changes results (listed keys)");
+  app.add_flag("--overwrite", args.overwrite,
+               "Start a new run in a folder that holds one, deleting the old run's files "
+               "(without it, such a run is refused)");
   app.add_flag("--quiet,-q", quiet, "No progress line or periodic log lines");
   app.add_option("--log-level", log_level, "trace | debug | info | warn | error | off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -79,20 +100,29 @@ int main(int argc, char** argv) {
   lra::log::setup(quiet && log_level == "info" ? "warn" : log_level);
   lra::retain_freed_memory();
   lra::Config config;
+  std::unique_ptr<lra::FolderLock> run_folder;
   try {
     if (args.force && !args.resume)
       throw lra::ConfigError("--force: only meaningful with --resume");
+    if (args.overwrite && args.resume)
+      throw lra::ConfigError(
+          "--overwrite with --resume: --resume continues the run in the folder, --overwrite "
+          "deletes it and starts anew; pass one of them");
     config = resolve_config(args);
+    if (print_config) {
+      std::cout << lra::to_yaml(config);
+      return 0;
+    }
+    run_folder = claim_run_folder(args, config);
   } catch (const lra::ConfigError& e) {
     std::cerr << "config error:\n" << e.what() << "\n";
     return 2;
   } catch (const lra::ResumeError& e) {
     std::cerr << "cannot resume:\n" << e.what() << "\n";
     return 2;
-  }
-  if (print_config) {
-    std::cout << lra::to_yaml(config);
-    return 0;
+  } catch (const lra::RunFolderError& e) {
+    std::cerr << "run folder:\n" << e.what() << "\n";
+    return 2;
   }
   lra::install_stop_signal_handlers();
   lra::RunOptions options;

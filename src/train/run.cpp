@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "train/device.h"
+#include "train/memory_estimate.h"
 #include "train/progress.h"
 #include "train/run_report.h"
 #include "train/trainer.h"
@@ -27,6 +28,25 @@ void log_summary(const TaskData& data, const TrainResult& r, double wall) {
                   r.peak_memory_kind.c_str(), format_duration(wall).c_str()));
 }
 
+// Generated data sets are sized by the config alone: refuse one that cannot fit before
+// generating it.
+void check_memory_before_data(const Config& config) {
+  MemoryEstimate data_only;
+  data_only.data = synthetic_data_bytes(config);
+  check_fits_in_memory(config, data_only, available_memory_bytes());
+}
+
+// The model's size needs the data's vocabulary and classes. On a GPU the model lives in device
+// memory, which this check does not see: only the data is held against the host's.
+void check_memory_before_model(const Config& config, const TaskData& data,
+                               const c10::Device& device) {
+  const ModelShape shape{data.vocab_size, data.max_length, data.num_classes,
+                         data.train.tokens2.defined()};
+  MemoryEstimate e = estimate_training_memory(config, shape);
+  if (!device.is_cpu()) e.training_state = e.activations = 0;
+  check_fits_in_memory(config, e, available_memory_bytes());
+}
+
 }  // namespace
 
 RunOutcome run_training(const Config& config, const RunOptions& options) {
@@ -46,18 +66,30 @@ RunOutcome run_training(const Config& config, const RunOptions& options) {
     out.error = message;
     log::error(message);
   };
+  // A resume writes nothing (config.yaml, report.json) until its checkpoint has been applied:
+  // one that fails before that, e.g. a --force resume whose model no longer fits the
+  // checkpoint, leaves the run as it was.
+  bool started = !options.resume;
+  const auto write_config = [&] {
+    write_file_atomic(out.run_dir + "/config.yaml", to_yaml(config));
+  };
   try {
     std::filesystem::create_directories(out.run_dir);
     info.threads = apply_thread_count(config.threads);
     info.device = pick_device(config.device);
-    write_file_atomic(out.run_dir + "/config.yaml", to_yaml(config));
+    if (started) write_config();
     log::info(log::format("run %s on %s (%ld threads), attention %s", out.run_dir.c_str(),
                           info.device.str().c_str(), info.threads, config.attention.type.c_str()));
+    check_memory_before_data(config);
     data = std::make_unique<TaskData>(load_task_data(config));
+    check_memory_before_model(config, *data, info.device);
     log::info(log::format("data: %ld train / %ld val / %ld test, length %ld", data->train.size(),
                           data->val.size(), data->test.size(), data->max_length));
     result = std::make_unique<TrainResult>(
-        train(config, *data, info.device, out.run_dir, options.show_progress, options.resume));
+        train(config, *data, info.device, out.run_dir, options.show_progress, options.resume, [&] {
+          write_config();
+          started = true;
+        }));
     info.status = result->interrupted ? "interrupted" : "completed";
     out.ok = !result->interrupted;
     out.interrupted = result->interrupted;
@@ -67,6 +99,12 @@ RunOutcome run_training(const Config& config, const RunOptions& options) {
     record_failure(e.what());
   }
   info.wall_seconds = elapsed();
+  if (!started) {
+    log::error("the resume failed before it took effect: nothing in " + out.run_dir +
+               " was changed");
+    out.report_path.clear();
+    return out;
+  }
   try {
     write_file_atomic(out.report_path,
                       make_report(config, info, data.get(), result.get()).dump(2) + "\n");

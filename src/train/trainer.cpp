@@ -148,7 +148,7 @@ class TrainLoop {
         nonfinite_(t_.on_nonfinite, t_.max_nonfinite),
         eval_batch_(config.eval.batch_size > 0 ? config.eval.batch_size : t_.batch_size) {}
 
-  TrainResult run(bool resume);
+  TrainResult run(bool resume, const std::function<void()>& on_start);
 
  private:
   void build_model();
@@ -344,7 +344,7 @@ void TrainLoop::log_scalars(const std::string& prefix, int64_t step,
       tensorboard_->scalar(prefix + key, step, value.get<double>());
 }
 
-TrainResult TrainLoop::run(bool resume) {
+TrainResult TrainLoop::run(bool resume, const std::function<void()>& on_start) {
   // Before build_model seeds the RNGs: neither the probe nor the throwaway attention instance
   // the FLOP count builds may change what the run draws.
   step_flops_ = training_step_flops(config_, t_.batch_size, data_.max_length).total();
@@ -356,6 +356,7 @@ TrainResult TrainLoop::run(bool resume) {
           : measure_matmul_gflops(device_, 1024, 5);
   build_model();
   if (resume) resume_from_checkpoint();
+  if (on_start) on_start();
   open_logs(resume);
   batches_ = std::make_unique<BatchPrefetcher>(
       data_.train, t_.batch_size, derive_seed(static_cast<uint64_t>(config_.seed), kShuffleStream),
@@ -430,13 +431,14 @@ TrainResult TrainLoop::finish(bool interrupted) {
 }  // namespace
 
 TrainResult train(const Config& config, const TaskData& data, const c10::Device& device,
-                  const std::string& run_dir, bool show_progress, bool resume) {
+                  const std::string& run_dir, bool show_progress, bool resume,
+                  const std::function<void()>& on_start) {
   if (data.train.size() < config.train.batch_size)
     throw std::invalid_argument("train.batch_size: " + std::to_string(config.train.batch_size) +
                                 " exceeds the " + std::to_string(data.train.size()) +
                                 " training examples");
   TrainLoop loop(config, data, device, run_dir, show_progress);
-  return loop.run(resume);
+  return loop.run(resume, on_start);
 }
 
 }  // namespace lra

@@ -2,6 +2,7 @@
 // best checkpoint kept, and the test score of that checkpoint at the end.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,7 +58,10 @@ EvalResult evaluate(Classifier& model, const Split& split, int64_t batch_size, i
 
 // Runs the whole training described by `config`; writes metrics.jsonl, best.pt and the
 // resumable checkpoint.pt into run_dir. With `resume`, continues from run_dir's checkpoint.pt.
+// `on_start` is called once the model is built (and the checkpoint applied), before the
+// first file of run_dir is written.
 TrainResult train(const Config& config, const TaskData& data, const c10::Device& device,
-                  const std::string& run_dir, bool show_progress, bool resume = false);
+                  const std::string& run_dir, bool show_progress, bool resume = false,
+                  const std::function<void()>& on_start = {});
 
 }  // namespace lra

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -140,6 +141,45 @@ TEST(ResultsTable, BrokenReportsAreWarningsNamingTheFile) {
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("torn/report.json: not valid JSON"), std::string::npos);
   expect_error([&] { lra::collect_runs({dir / "nope"}, nullptr); }, {"nope: no such folder"});
+}
+
+// An accuracy outside [0, 1] (a hand-edited or damaged report) is left out with a warning
+// instead of moving the mean.
+TEST(ResultsTable, OutOfRangeNumbersAreLeftOutNamingTheField) {
+  TempDir dir;
+  write_report(dir / "a", {"listops", "softmax", 128, 0, "completed", 0.4});
+  write_report(dir / "b", {"listops", "softmax", 128, 1, "completed", 40.0});  // a percentage
+  write_report(dir / "c", {"listops", "softmax", 128, 2, "completed", 0.5, -3.0});
+  std::vector<std::string> warnings;
+  const auto runs = lra::collect_runs({dir.str()}, &warnings);
+  ASSERT_EQ(runs.size(), 1u);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("b/report.json: test.accuracy is 40.0, expected a number in [0.0, "
+                             "1.0]"),
+            std::string::npos)
+      << warnings[0];
+  EXPECT_NE(warnings[1].find("c/report.json: train_throughput.samples_per_s is -3.0"),
+            std::string::npos)
+      << warnings[1];
+  const auto md = lra::accuracy_markdown(lra::aggregate_runs(runs));
+  EXPECT_NE(md.find("| softmax | 40.00 |"), std::string::npos) << md;
+}
+
+// A copied run folder is the same run, not a second seed: counted once, with a warning.
+TEST(ResultsTable, ACopiedRunFolderIsCountedOnce) {
+  TempDir dir;
+  write_report(dir / "runs/a", {"listops", "softmax", 128, 0, "completed", 0.4});
+  write_report(dir / "runs/b", {"listops", "softmax", 128, 1, "completed", 0.6});
+  std::filesystem::copy(dir / "runs/a", dir / "runs/a_copy");
+  std::vector<std::string> warnings;
+  const auto runs = lra::collect_runs({dir / "runs"}, &warnings);
+  ASSERT_EQ(runs.size(), 2u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("a_copy/report.json: the same config and seed as"), std::string::npos)
+      << warnings[0];
+  const auto table = lra::aggregate_runs(runs);
+  const auto md = lra::accuracy_markdown(table);
+  EXPECT_NE(md.find("| softmax | 50.00 ± 14.14 |"), std::string::npos) << md;
 }
 
 TEST(PublishedResults, ComparisonWithDifferences) {

@@ -64,12 +64,15 @@ TEST(SlurmScript, ArrayTaskRunsItsPointAndSkipsCompletedRuns) {
   const auto options = options_in(dir);
   const std::string script = lra::slurm_array_script(options, {}, points);
   const std::string args = run_array_task(dir, script, 1);
-  EXPECT_EQ(
-      args,
-      "--config\n/abs/configs/listops.yaml\n--set\ntrain.steps=100\n--set\n"
-      "attention.features=64\n--set\nseed=0\n--set\noutput.dir=" +
-          options.out_dir +
-          "\n--set\nname=listops__features=64__seed=0\n--set\nthreads=3\n--set\ndevice=cuda\n");
+  EXPECT_EQ(args,
+            "--config\n/abs/configs/listops.yaml\n--set\ntrain.steps=100\n--set\n"
+            "attention.features=64\n--set\nseed=0\n--set\noutput.dir=" +
+                options.out_dir +
+                "\n--set\nname=listops__features=64__seed=0\n--overwrite\n--set\nthreads=3\n--set\n"
+                "device=cuda\n");
+  // A task requeued after its first checkpoint continues from it.
+  write_text(options.out_dir + "/" + points[1].name + "/checkpoint.pt", "checkpoint");
+  EXPECT_NE(run_array_task(dir, script, 1).find("\n--resume\n"), std::string::npos);
   write_text(options.out_dir + "/" + points[1].name + "/report.json",
              "{\n  \"status\": \"completed\"\n}\n");
   EXPECT_EQ(run_array_task(dir, script, 1), "");  // not run again

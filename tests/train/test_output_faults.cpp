@@ -101,7 +101,7 @@ TEST(OutputFaultsCli, AnUnwritableOutputFolderFailsTheRunNamingIt) {
   TempDir dir;
   write_text(dir / "blocked", "a file where the output folder should be");
   const std::string runs = dir / "blocked/runs";
-  EXPECT_EQ(run_lra_train(small_run(runs, 10), dir / "log"), 1);
+  EXPECT_EQ(run_lra_train(small_run(runs, 10), dir / "log"), 2);  // refused before it starts
   const std::string log = read_text(dir / "log");
   EXPECT_NE(log.find("blocked/runs"), std::string::npos) << log;
   EXPECT_NE(log.find("Not a directory"), std::string::npos) << log;
