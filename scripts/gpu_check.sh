@@ -345,7 +345,7 @@ if [ -x "$B/lra_train" ]; then
   # ms/step sits beside train_step's float32 softmax row.
   run_step bf16_train 120 20 "" "$B/lra_train" --config configs/listops.yaml \
     --set device="$DEVICE" --set train.precision=bf16 "${BF16_ARGS[@]}" "${DATA_ARGS[@]}" \
-    --set name=listops_bf16 --set output.dir="$WORK/runs"
+    --set name=listops_bf16 --set output.dir="$WORK/runs" --overwrite
 else
   skip bf16_train "no $B/lra_train"
 fi

@@ -26,7 +26,7 @@ random_wall=$(( $(date +%s) - start ))
 # A trained model's queries and keys: the quickstart (softmax attention, head_dim 32), unless
 # its run folder is already there.
 [ -f "$OUT/quickstart/report.json" ] ||
-  "$BUILD/lra_train" --config configs/quickstart.yaml --set output.dir="$OUT" --quiet
+  "$BUILD/lra_train" --config configs/quickstart.yaml --set output.dir="$OUT" --quiet --overwrite
 : > "$OUT/checkpoint.md"
 for layer in 0 1; do
   "$BUILD/lra_bench" kernel-variance --run "$OUT/quickstart" --layer "$layer" -m 16 64 256 \

@@ -95,6 +95,9 @@ struct Walker {
   }
 
   void walk(const YAML::Node& node, const std::string& prefix) {
+    // YAML maps may repeat a key; yaml-cpp keeps both, and reading them in turn would let the
+    // last one win (or merge two sections) without a word. Overrides never add a repeat.
+    std::map<std::string, int> first_line;  // key -> its first line (1-based)
     for (const auto& kv : node) {
       if (!kv.first.IsScalar()) {  // YAML allows "[1, 2]: x"; a config key is always a name
         errors.push_back((prefix.empty() ? "top level" : prefix.substr(0, prefix.size() - 1)) +
@@ -102,6 +105,12 @@ struct Walker {
         continue;
       }
       const std::string path = prefix + kv.first.as<std::string>();
+      const int line = kv.first.Mark().line + 1;
+      if (auto [it, fresh] = first_line.emplace(path, line); !fresh) {
+        errors.push_back(path + ": given twice (lines " + std::to_string(it->second) + " and " +
+                         std::to_string(line) + "); keep one");
+        continue;
+      }
       if (auto it = fields.find(path); it != fields.end()) {
         try {
           it->second->read(kv.second);
@@ -125,28 +134,6 @@ struct Walker {
     }
   }
 };
-
-// YAML maps may repeat a key; yaml-cpp keeps both and the walk would let the last one win
-// (or merge two sections) without a word. "train.lr: given twice (lines 3 and 9)".
-void find_duplicate_keys(const YAML::Node& node, const std::string& prefix,
-                         std::vector<std::string>& out) {
-  if (node.IsSequence()) {
-    for (size_t i = 0; i < node.size(); ++i)
-      find_duplicate_keys(node[i], prefix + "[" + std::to_string(i) + "].", out);
-    return;
-  }
-  if (!node.IsMap()) return;
-  std::map<std::string, int> first_line;  // key -> 1-based line of its first occurrence
-  for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) continue;  // the walk names non-scalar keys
-    const std::string key = kv.first.Scalar();
-    const int line = kv.first.Mark().line + 1;
-    if (auto [it, fresh] = first_line.emplace(key, line); !fresh)
-      out.push_back(prefix + key + ": given twice (lines " + std::to_string(it->second) + " and " +
-                    std::to_string(line) + "); keep one");
-    find_duplicate_keys(kv.second, prefix + key + ".", out);
-  }
-}
 
 // A config is a small text file: a directory, a device or a huge file would otherwise be read
 // as empty (running the defaults) or until memory runs out.
@@ -211,15 +198,7 @@ Config load_config_text(const std::string& yaml_text, const std::vector<std::str
     throw ConfigError("config: holds " + std::to_string(documents.size()) +
                       " YAML documents (separated by '---'); a config is one document: merge "
                       "them, or split them into files");
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
-  std::vector<std::string> duplicates;
-  find_duplicate_keys(root, "", duplicates);
-  if (!duplicates.empty()) {
-    std::string msg;
-    for (const auto& d : duplicates) msg += (msg.empty() ? "" : "\n") + d;
-    throw ConfigError(msg);
-  }
-  return parse(root, overrides);
+  return parse(documents.empty() ? YAML::Node() : documents.front(), overrides);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -53,7 +53,16 @@ void check_range(const std::optional<double>& value, const std::string& path,
                            "; the report is damaged or edited, so it is left out");
 }
 
+// A report or manifest is a few KiB: anything else under that name is not one.
+constexpr std::uintmax_t kMaxJsonBytes = 64u << 20;
+
 json read_json_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw std::runtime_error(path + ": not a regular file, so not a report or manifest");
+  if (const auto size = fs::file_size(path, ec); !ec && size > kMaxJsonBytes)
+    throw std::runtime_error(path + ": " + std::to_string(size) +
+                             " bytes, more than any report or manifest; left out");
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open");
   json parsed = json::parse(in, nullptr, false);

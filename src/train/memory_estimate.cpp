@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -66,8 +67,9 @@ MemoryEstimate estimate_training_memory(const Config& config, const ModelShape& 
   // Per token and layer the backward needs at least the block's input, both LayerNorm outputs,
   // q, k, v, the attention output and the MLP's hidden layer (before and after GELU).
   const TrainConfig& t = config.train;
-  const double chunk = static_cast<double>((t.batch_size + t.grad_accum - 1) / t.grad_accum) *
-                       (shape.two_tower ? 2 : 1);
+  const double chunk =
+      std::ceil(static_cast<double>(t.batch_size) / static_cast<double>(t.grad_accum)) *
+      (shape.two_tower ? 2 : 1);
   const double qkv = static_cast<double>(m.qkv_dim > 0 ? m.qkv_dim : m.dim);
   const double per_token_layer = 3 * static_cast<double>(m.dim) + 4 * qkv + 2 * m.mlp_dim;
   e.activations = chunk * static_cast<double>(shape.max_length) * static_cast<double>(m.layers) *
@@ -113,7 +115,7 @@ void check_fits_in_memory(const Config& config, const MemoryEstimate& e, double 
         "\n  activations of one step: %s (train.batch_size %ld / train.grad_accum %ld examples "
         "at a time, data.max_length %ld, model.layers %ld)",
         gib(e.activations).c_str(), t.batch_size, t.grad_accum, config.data.max_length, m.layers);
-  if (e.data > 0)
+  if (e.data > e.total() / 100)  // a line of 0.0 GiB would only distract
     msg += "\n  generated data: " + gib(e.data) +
            (config.task == "pathfinder" || config.task == "pathx"
                 ? " (data.pathfinder.images, data.pathfinder.resolution)"

@@ -27,6 +27,18 @@ TEST(ConfigInput, ARepeatedKeyIsAnErrorNamingBothLines) {
   EXPECT_EQ(load_config_text("train:\n  lr: 0.1\n", {"train.lr=0.2"}).train.lr, 0.2);
 }
 
+// Aliases can make a small file a huge tree (each level doubles it): the config is read
+// without expanding it, so 40 levels are refused at once instead of 2^40 visits.
+TEST(ConfigInput, AnAliasBombIsRefusedWithoutExpandingIt) {
+  std::string yaml = "l0: &l0 {a: 1, b: 1}\n";
+  for (int i = 1; i < 40; ++i)
+    yaml += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " {a: *l" +
+            std::to_string(i - 1) + ", b: *l" + std::to_string(i - 1) + "}\n";
+  yaml += "data:\n  synthetic: *l39\n";
+  expect_error([&] { load_config_text(yaml); },
+               {"l39: unknown key", "data.synthetic.a: unknown key"});
+}
+
 TEST(ConfigInput, MoreThanOneYamlDocumentIsAnError) {
   expect_error([] { load_config_text("seed: 1\n---\nseed: 2\n"); },
                {"holds 2 YAML documents", "'---'"});

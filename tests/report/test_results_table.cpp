@@ -171,12 +171,15 @@ TEST(ResultsTable, ACopiedRunFolderIsCountedOnce) {
   write_report(dir / "runs/a", {"listops", "softmax", 128, 0, "completed", 0.4});
   write_report(dir / "runs/b", {"listops", "softmax", 128, 1, "completed", 0.6});
   std::filesystem::copy(dir / "runs/a", dir / "runs/a_copy");
+  std::filesystem::create_directories(dir / "runs/odd/report.json");  // a folder by that name
   std::vector<std::string> warnings;
   const auto runs = lra::collect_runs({dir / "runs"}, &warnings);
   ASSERT_EQ(runs.size(), 2u);
-  ASSERT_EQ(warnings.size(), 1u);
+  ASSERT_EQ(warnings.size(), 2u);
   EXPECT_NE(warnings[0].find("a_copy/report.json: the same config and seed as"), std::string::npos)
       << warnings[0];
+  EXPECT_NE(warnings[1].find("odd/report.json: not a regular file"), std::string::npos)
+      << warnings[1];
   const auto table = lra::aggregate_runs(runs);
   const auto md = lra::accuracy_markdown(table);
   EXPECT_NE(md.find("| softmax | 50.00 ± 14.14 |"), std::string::npos) << md;
