@@ -87,6 +87,19 @@ TEST(SweepCli, KilledSweepRerunsOnlyMissingRuns) {
   EXPECT_NE(read_text(dir / "third.log").find("3 already completed, 0 to run"), std::string::npos);
 }
 
+// A run that failed before its first checkpoint leaves a report and a config in its folder:
+// the sweep starts it over there (a plain new run into that folder would be refused).
+TEST(SweepCli, AFailedRunWithoutACheckpointStartsOver) {
+  TempDir dir;
+  const std::string out = dir / "sweep", run = out + "/quickstart__type=softmax__seed=0";
+  lra::test::write_text(run + "/report.json", "{\n  \"status\": \"failed\"\n}\n");
+  lra::test::write_text(run + "/config.yaml", "name: quickstart\n");
+  const std::vector<std::string> grid = {
+      "--grid", "attention.type=softmax", "--out", out, "--jobs", "1", "--threads", "1"};
+  EXPECT_EQ(wait_exit(start_sweep(grid, dir / "log")), 0) << read_text(dir / "log");
+  EXPECT_TRUE(completed(run)) << read_text(out + "/logs/quickstart__type=softmax__seed=0.log");
+}
+
 TEST(SweepCli, GridTypoStopsBeforeAnythingRuns) {
   TempDir dir;
   const std::string out = dir / "sweep";
