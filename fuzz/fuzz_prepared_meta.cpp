@@ -1,6 +1,8 @@
 // libFuzzer target: load_prepared on a prepared folder whose meta.json is the fuzz input and
 // whose arrays are a valid small ListOps set. The contract is a std::runtime_error naming the
-// file for anything not accepted; any other exception, crash or sanitizer report is a bug.
+// file for anything not accepted; any other exception, crash or sanitizer report is a bug. What
+// is accepted must have sizes the caller can allocate by: num_classes within kMaxClasses and
+// vocab_size within the token dtype (the seeds named huge_* and *_over_* try both).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -51,6 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const lra::TaskData loaded = lra::load_prepared(dir);
     if (loaded.train.size() <= 0 || loaded.vocab_size < 2) __builtin_trap();
+    if (loaded.num_classes > lra::kMaxClasses || loaded.vocab_size > (int64_t{1} << 31))
+      __builtin_trap();
   } catch (const std::runtime_error&) {
   }
   return 0;

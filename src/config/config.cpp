@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
@@ -186,19 +187,59 @@ Config parse(YAML::Node root, const std::vector<std::string>& overrides) {
 
 }  // namespace
 
+namespace {
+
+// The start of each document yaml-cpp's parser reports, up to three: enough to tell one document
+// from several without building them.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// YAML::Load reads only the first document (the rest of the file would be ignored), and reads
+// some malformed text (a stray ',' before '[') as an empty config; on that text the parser
+// reports empty documents at one position forever, so documents are counted with a bound.
+void check_one_document(const std::string& yaml_text) {
+  std::istringstream in(yaml_text);
+  YAML::Parser parser(in);
+  DocumentStarts counter;
+  while (counter.starts.size() < 3 && parser.HandleNextDocument(counter)) {
+    const auto& s = counter.starts;
+    if (s.size() >= 2 && s.back().pos == s[s.size() - 2].pos)
+      throw ConfigError("config: not valid YAML: cannot read past line " +
+                        std::to_string(s.back().line + 1) + ", column " +
+                        std::to_string(s.back().column + 1));
+  }
+  if (counter.starts.size() > 1)
+    throw ConfigError("config: holds more than one YAML document (a second begins at line " +
+                      std::to_string(counter.starts[1].line + 1) +
+                      " after '---'); a config is one document: merge them, or split them into "
+                      "files");
+}
+
+}  // namespace
+
 Config load_config_text(const std::string& yaml_text, const std::vector<std::string>& overrides) {
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(yaml_text);
+    check_one_document(yaml_text);
+    root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(std::string("config: not valid YAML: ") + e.what());
   }
-  // yaml-cpp would read only the first document: the rest of the file would be ignored.
-  if (documents.size() > 1)
-    throw ConfigError("config: holds " + std::to_string(documents.size()) +
-                      " YAML documents (separated by '---'); a config is one document: merge "
-                      "them, or split them into files");
-  return parse(documents.empty() ? YAML::Node() : documents.front(), overrides);
+  return parse(root, overrides);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -1,5 +1,6 @@
 #include "data/dataset.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <torch/torch.h>
@@ -47,8 +48,62 @@ TaskData synthetic_listops(const Config& config) {
   return data;
 }
 
+// Adds to `c` the rows of an (N, L) matrix with a non-pad token at `length` or later.
+template <class T>
+void count_cut_rows(const torch::Tensor& tokens, int64_t length, CutCount& c) {
+  const int64_t n = tokens.size(0), l = tokens.size(1);
+  const T* p = tokens.data_ptr<T>();
+  for (int64_t i = 0; i < n; ++i) {
+    const T* row = p + i * l;
+    int64_t end = l;  // one past the last real token
+    while (end > length && row[end - 1] == 0) --end;
+    if (end > length) ++c.cut, c.longest = std::max(c.longest, end);
+  }
+  c.total += n;
+}
+
+void count_cut_matrix(const torch::Tensor& tokens, int64_t length, CutCount& c) {
+  const auto t = tokens.contiguous();
+  switch (t.scalar_type()) {
+    case torch::kUInt8:
+      return count_cut_rows<uint8_t>(t, length, c);
+    case torch::kInt16:
+      return count_cut_rows<int16_t>(t, length, c);
+    case torch::kInt32:
+      return count_cut_rows<int32_t>(t, length, c);
+    case torch::kInt64:
+      return count_cut_rows<int64_t>(t, length, c);
+    default:
+      TORCH_CHECK(false, "unsupported token dtype ", t.scalar_type());
+  }
+}
+
+// "1,234,567": counts in warnings are read by people.
+std::string grouped(int64_t v) {
+  std::string digits = std::to_string(v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// A shorter data.max_length than the prepared one is a legitimate choice (the peers cut long
+// documents too), but the cut must not pass unnoticed: one warning per split that loses tokens.
+void warn_cut(const TaskData& data, int64_t length) {
+  for (const Split* split : {&data.train, &data.val, &data.test}) {
+    const CutCount c = count_cut(*split, length);
+    if (c.cut == 0) continue;
+    log::warn("data.max_length " + grouped(length) + " cuts " + grouped(c.cut) + " of " +
+              grouped(c.total) + " " + split->name + " sequences (their real tokens run to " +
+              grouped(c.longest) + "); raise data.max_length (up to the prepared " +
+              grouped(data.max_length) + ") to keep them");
+  }
+}
+
 // Keeps the first `length` tokens of every sequence (the way the peers cut long documents).
 void truncate_sequences(TaskData& data, int64_t length) {
+  warn_cut(data, length);
   for (Split* split : {&data.train, &data.val, &data.test}) {
     split->tokens = split->tokens.narrow(1, 0, length).contiguous();
     if (split->tokens2.defined()) split->tokens2 = split->tokens2.narrow(1, 0, length).contiguous();
@@ -57,6 +112,13 @@ void truncate_sequences(TaskData& data, int64_t length) {
 }
 
 }  // namespace
+
+CutCount count_cut(const Split& split, int64_t length) {
+  CutCount c;
+  count_cut_matrix(split.tokens, length, c);
+  if (split.tokens2.defined()) count_cut_matrix(split.tokens2, length, c);
+  return c;
+}
 
 torch::Tensor pad_tokens(const std::vector<std::vector<uint8_t>>& sequences, int64_t max_length) {
   const auto n = static_cast<int64_t>(sequences.size());

@@ -36,6 +36,14 @@ struct TaskData {
 // through their cached prepared folder) or read from data.dir.
 TaskData load_task_data(const Config& config);
 
+// What cutting a split's sequences to `length` tokens loses: how many sequences (both documents
+// of a retrieval pair count) have a real (non-pad) token at or beyond `length`, out of how many,
+// and the longest real length among them.
+struct CutCount {
+  int64_t cut = 0, total = 0, longest = 0;
+};
+CutCount count_cut(const Split& split, int64_t length);
+
 // Pads variable-length token lists into an (N, max_length) uint8 matrix; throws if one is longer.
 torch::Tensor pad_tokens(const std::vector<std::vector<uint8_t>>& sequences, int64_t max_length);
 

@@ -1,8 +1,10 @@
 #include "data/listops.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <unordered_set>
 
 #include "util/rng.h"
@@ -140,6 +142,23 @@ std::vector<Example> generate(const SyntheticListOpsConfig& c, uint64_t seed) {
   return examples;
 }
 
+namespace {
+
+// A word of a hostile file, fit for an error message: the first 40 bytes, control bytes as
+// \xNN (a NUL would end the message's what(), and a whole 30 MB word would be the message).
+std::string quoted_word(const std::string& word) {
+  std::string out = "'";
+  for (size_t i = 0; i < std::min<size_t>(word.size(), 40); ++i) {
+    const auto u = static_cast<unsigned char>(word[i]);
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02X", u);
+    out += u >= 0x20 && u != 0x7F ? std::string(1, word[i]) : std::string(hex);
+  }
+  return out + (word.size() > 40 ? "'... (" + std::to_string(word.size()) + " bytes)" : "'");
+}
+
+}  // namespace
+
 std::vector<uint8_t> tokenize(const std::string& expression) {
   std::istringstream in(expression);
   std::vector<uint8_t> ids;
@@ -159,7 +178,7 @@ std::vector<uint8_t> tokenize(const std::string& expression) {
     else if (word == "]")
       ids.push_back(kClose);
     else
-      throw std::invalid_argument("listops: unknown token '" + word + "'");
+      throw std::invalid_argument("listops: unknown token " + quoted_word(word));
   }
   return ids;
 }

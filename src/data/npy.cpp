@@ -286,7 +286,8 @@ void RowWriter::close() {
 
 Header read_header(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) fail(path, "file not found");
+  if (!std::filesystem::exists(path, ec)) fail(path, "file not found");
+  if (!std::filesystem::is_regular_file(path, ec)) fail(path, "not a regular file");
   Header h;
   h.file_size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
   if (ec) fail(path, "cannot stat: " + ec.message());

@@ -23,6 +23,12 @@ using nlohmann::json;
 namespace {
 
 const char* const kSplitNames[] = {"train", "val", "test"};
+
+// meta.json is a few kilobytes (a Pathfinder folder's list of skipped images the most of it):
+// bounds for a file that is parsed whole before anything in it is checked.
+constexpr int64_t kMaxMetaBytes = int64_t{16} << 20;
+constexpr int kMaxMetaDepth = 32;
+
 bool is_task(const std::string& name) {
   const auto& tasks = task_names();
   return std::find(tasks.begin(), tasks.end(), name) != tasks.end();
@@ -105,6 +111,15 @@ void check_labels(const torch::Tensor& labels, int64_t num_classes, const std::s
                                std::to_string(num_classes) + ")" + fix);
 }
 
+// Every id a token dtype can hold: a vocab_size beyond it cannot be what the token files store.
+int64_t dtype_capacity(const std::string& token_dtype) {
+  if (token_dtype == "uint8") return int64_t{1} << 8;
+  if (token_dtype == "int16") return int64_t{1} << 15;
+  if (token_dtype == "uint16") return int64_t{1} << 16;
+  if (token_dtype == "int32") return int64_t{1} << 31;
+  return 0;
+}
+
 std::vector<int64_t> class_counts(const torch::Tensor& labels, int64_t num_classes) {
   std::vector<int64_t> counts(static_cast<size_t>(num_classes), 0);
   const auto* p = labels.data_ptr<int64_t>();
@@ -155,6 +170,50 @@ T get(const json& j, const std::string& key, const std::string& where, const std
   } catch (const json::exception&) {
     throw std::runtime_error(where + ": field '" + key + "' has the wrong type (" +
                              j.at(key).dump() + ")" + fix);
+  }
+}
+
+// vocab_size and num_classes size the class-count vectors and the model's embedding and head
+// before any array is read, so they are bounded here: vocab_size by the ids the token dtype can
+// hold, num_classes by kMaxClasses.
+void check_sizes(const TaskData& d, const std::string& token_dtype, const std::string& mpath,
+                 const std::string& fix) {
+  const int64_t capacity = dtype_capacity(token_dtype);
+  if (capacity == 0)
+    throw std::runtime_error(mpath + ": token_dtype '" + token_dtype +
+                             "' is not one of uint8, int16, uint16, int32" + fix);
+  if (d.vocab_size > capacity)
+    throw std::runtime_error(mpath + ": vocab_size " + std::to_string(d.vocab_size) +
+                             " does not fit token_dtype " + token_dtype + " (at most " +
+                             std::to_string(capacity) + " ids)" + fix);
+  if (d.num_classes > kMaxClasses)
+    throw std::runtime_error(mpath + ": num_classes " + std::to_string(d.num_classes) +
+                             " is more than the " + std::to_string(kMaxClasses) +
+                             " classes lra_train accepts (the LRA tasks have 2 or 10)" + fix);
+}
+
+// A split's class_counts in meta.json (optional: older writers may lack it) must be the labels'
+// own counts, class by class: a disagreement means meta.json belongs to other labels.
+void check_class_counts(const json& entry, const torch::Tensor& labels, int64_t num_classes,
+                        const std::string& mpath, const std::string& split,
+                        const std::string& lpath, const std::string& fix) {
+  if (!entry.contains("class_counts")) return;
+  const json& stored = entry["class_counts"];
+  const std::string field = "splits." + split + ".class_counts";
+  if (!stored.is_array() || static_cast<int64_t>(stored.size()) != num_classes)
+    throw std::runtime_error(
+        mpath + ": " + field + " must be a list of num_classes " + std::to_string(num_classes) +
+        " counts, got " +
+        (stored.is_array() ? std::to_string(stored.size()) + " entries" : stored.type_name()) +
+        fix);
+  const std::vector<int64_t> counts = class_counts(labels, num_classes);
+  for (int64_t c = 0; c < num_classes; ++c) {
+    const json& v = stored[static_cast<size_t>(c)];
+    if (!fits_integer<int64_t>(v) || v.get<int64_t>() != counts[static_cast<size_t>(c)])
+      throw std::runtime_error(
+          mpath + ": " + field + "[" + std::to_string(c) + "] is " + v.dump() + " but " + lpath +
+          " has " + std::to_string(counts[static_cast<size_t>(c)]) + " labels of class " +
+          std::to_string(c) + " in split '" + split + "'" + fix);
   }
 }
 
@@ -323,15 +382,29 @@ json read_prepared_meta(const std::string& dir) {
     throw std::runtime_error(dir +
                              ": prepared data folder not found; create it with lra_prepare "
                              "(see docs/data.md and data_scripts/README.md)");
-  if (!fs::is_regular_file(path, ec))
+  if (!fs::exists(path, ec))
     throw std::runtime_error(path +
                              ": not found (not a prepared folder, or lra_prepare did not "
                              "finish)" +
                              fix);
+  if (!fs::is_regular_file(path, ec)) throw std::runtime_error(path + ": not a regular file" + fix);
+  const auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
+  if (ec) throw std::runtime_error(path + ": cannot stat: " + ec.message() + fix);
+  if (bytes > kMaxMetaBytes)
+    throw std::runtime_error(path + ": " + std::to_string(bytes) + " bytes, more than the " +
+                             std::to_string(kMaxMetaBytes) +
+                             " a meta.json may have (lra_prepare writes a few kilobytes)" + fix);
   std::ifstream in(path);
   json meta;
   try {
-    meta = json::parse(in);
+    // Parsed JSON costs tens of bytes per byte of deeply nested input ("[[[[...": 3.9 GiB for
+    // 50 MB), so nesting is bounded as it is read.
+    meta = json::parse(in, [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxMetaDepth)
+        throw std::runtime_error(path + ": nested deeper than " + std::to_string(kMaxMetaDepth) +
+                                 " levels; not a meta.json written by lra_prepare" + fix);
+      return true;
+    });
   } catch (const json::exception& e) {
     throw std::runtime_error(path + ": not valid JSON (" + e.what() + ")" + fix);
   }
@@ -372,6 +445,7 @@ TaskData load_prepared(const std::string& dir) {
   if (get<int64_t>(meta, "pad_id", mpath, fix) != 0)
     throw std::runtime_error(mpath + ": pad_id must be 0" + fix);
   const std::string token_dtype = get<std::string>(meta, "token_dtype", mpath, fix);
+  check_sizes(data, token_dtype, mpath, fix);
   if (!meta.contains("splits") || !meta["splits"].is_object())
     throw std::runtime_error(mpath + ": missing object 'splits'" + fix);
   const bool retrieval = data.task == "retrieval";
@@ -457,6 +531,7 @@ TaskData load_prepared(const std::string& dir) {
       throw std::runtime_error(lpath + ": has " + std::to_string(split.labels.size(0)) +
                                " labels but meta.json says count " + std::to_string(count) + fix);
     check_labels(split.labels, data.num_classes, lpath, fix);
+    check_class_counts(entry, split.labels, data.num_classes, mpath, name, lpath, fix);
   }
   return data;
 }

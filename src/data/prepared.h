@@ -14,6 +14,9 @@ namespace lra {
 
 constexpr const char* kPreparedFormat = "lra_prepared";
 constexpr int kPreparedVersion = 1;
+// The most classes a prepared folder may declare: num_classes sizes vectors and the model's
+// head before any label is read, so a corrupt meta.json must not choose it freely.
+constexpr int64_t kMaxClasses = 65536;
 
 // Writes every array and meta.json, each file atomically; meta.json last, so a folder with a
 // meta.json is complete. Tokens are stored in the smallest dtype the vocabulary fits (uint8 up
@@ -47,7 +50,8 @@ class PreparedStreamWriter {
 };
 
 // Reads and validates a prepared folder: any missing file, malformed array, disagreement with
-// meta.json, empty split, label outside [0, num_classes) or token id >= vocab_size throws
+// meta.json (counts, lengths, class_counts), empty split, label outside [0, num_classes), token
+// id >= vocab_size, vocab_size beyond the token dtype or num_classes above kMaxClasses throws
 // std::runtime_error naming the file, the problem and the fix.
 TaskData load_prepared(const std::string& dir);
 

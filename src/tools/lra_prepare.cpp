@@ -266,6 +266,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     sub->add_option("--seed", o.seed, "seed of the 80/10/10 split (--generate: and of the images)")
         ->capture_default_str();
+    sub->add_option("--max-pixels", o.max_pixels,
+                    "refuse a PNG whose header claims more pixels, before decoding it (every "
+                    "image of the set is held in memory)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
   };
   auto* c_pf =
       app.add_subcommand("pathfinder", "Pathfinder (32x32) from the PNG tree, or --generate");

@@ -41,7 +41,10 @@ TEST(ConfigInput, AnAliasBombIsRefusedWithoutExpandingIt) {
 
 TEST(ConfigInput, MoreThanOneYamlDocumentIsAnError) {
   expect_error([] { load_config_text("seed: 1\n---\nseed: 2\n"); },
-               {"holds 2 YAML documents", "'---'"});
+               {"holds more than one YAML document (a second begins at line 2", "'---'"});
+  // yaml-cpp reads these as an empty config (and its parser never gets past them).
+  for (const char* broken : {",[", ",{", "seed: 1\n,[\n"})
+    expect_error([&] { load_config_text(broken); }, {"not valid YAML"});
   EXPECT_EQ(load_config_text("---\nseed: 3\n").seed, 3);  // one document with its marker
   EXPECT_EQ(load_config_text("# only a comment\n").seed, 42);
 }

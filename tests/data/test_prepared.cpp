@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "data/npy.h"
@@ -247,6 +248,121 @@ TEST(PreparedTest, MissingTokens2ForRetrieval) {
   TaskData d = make_task("retrieval", 257);
   d.val.tokens2 = torch::Tensor();
   expect_error([&] { write_prepared(dir / "w", d, {}); }, {"tokens2"});
+}
+
+TEST(PreparedTest, SizesInMetaAreBoundedBeforeAnythingIsSizedByThem) {
+  // num_classes sizes class-count vectors and the model's head, vocab_size its embedding: a
+  // meta.json claiming billions is refused, naming the field, the value and the limit.
+  TempDir dir;
+  write_prepared(dir.str(), make_task("listops", 16), {});
+  const auto good = read_meta(dir);
+  auto meta = good;
+  meta["num_classes"] = 3000000000LL;
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); },
+               {"meta.json", "num_classes 3000000000", "65536", "regenerate"});
+  for (auto& [name, split] : meta["splits"].items()) split.erase("class_counts");
+  write_meta(dir, meta);  // without class_counts to size it by, the cap alone refuses it
+  expect_error([&] { load_prepared(dir.str()); }, {"meta.json", "num_classes 3000000000"});
+  meta["num_classes"] = kMaxClasses;  // the cap itself is accepted
+  write_meta(dir, meta);
+  EXPECT_EQ(load_prepared(dir.str()).num_classes, kMaxClasses);
+
+  meta = good;
+  meta["vocab_size"] = 257;  // uint8 tokens hold 256 ids
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); },
+               {"meta.json", "vocab_size 257", "token_dtype uint8", "at most 256 ids"});
+  meta["vocab_size"] = 4000000000LL;
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); }, {"vocab_size 4000000000", "token_dtype uint8"});
+  meta["vocab_size"] = 16;
+  meta["token_dtype"] = "float64";
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); },
+               {"meta.json", "token_dtype 'float64'", "uint8, int16, uint16, int32"});
+
+  write_prepared(dir.str(), make_task("listops", 40000), {});  // int32 tokens
+  meta = read_meta(dir);
+  meta["vocab_size"] = (int64_t{1} << 31) + 1;
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); },
+               {"vocab_size 2147483649", "token_dtype int32", "at most 2147483648 ids"});
+
+  // Lengths and counts are checked against the arrays' shapes, which the .npy reader checks
+  // against the file size before it reserves anything.
+  write_prepared(dir.str(), make_task("listops", 16), {});
+  meta = read_meta(dir);
+  meta["max_length"] = int64_t{1} << 62;
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); }, {"train.tokens.npy", "length 16"});
+  meta["max_length"] = 16;
+  meta["splits"]["train"]["count"] = std::numeric_limits<int64_t>::max();
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); }, {"train.tokens.npy", "12 rows"});
+}
+
+TEST(PreparedTest, MetaJsonSizeAndNestingAreBoundedBeforeParsing) {
+  // Parsed JSON costs tens of bytes per byte of nested input: 50 MB of '[' took 3.9 GiB.
+  TempDir dir;
+  write_prepared(dir.str(), make_task("listops", 16), {});
+  test::write_text(dir / "meta.json", std::string(100000, '['));
+  expect_error([&] { load_prepared(dir.str()); },
+               {"meta.json", "nested deeper than 32 levels", "regenerate"});
+  test::write_text(dir / "meta.json", std::string(17 << 20, ' ') + "{}");
+  expect_error([&] { load_prepared(dir.str()); },
+               {"meta.json", "17825794 bytes, more than the 16777216"});
+  std::filesystem::remove(dir / "meta.json");
+  std::filesystem::create_symlink("/dev/zero", dir / "meta.json");
+  expect_error([&] { load_prepared(dir.str()); }, {"meta.json", "not a regular file"});
+  std::filesystem::remove(dir / "meta.json");
+  write_prepared(dir.str(), make_task("listops", 16), {});
+  EXPECT_EQ(load_prepared(dir.str()).train.size(), 12);  // what lra_prepare writes passes
+}
+
+TEST(PreparedTest, ClassCountsMustBeTheLabelsOwnCounts) {
+  TempDir dir;
+  write_prepared(dir.str(), make_task("listops", 16), {});
+  const auto good = read_meta(dir);
+  // Move one example of val from its largest class to another: the total still agrees.
+  auto meta = good;
+  auto& counts = meta["splits"]["val"]["class_counts"];
+  int from = 0;
+  for (int c = 1; c < 3; ++c) from = counts[c] > counts[from] ? c : from;
+  const int to = (from + 1) % 3, first = std::min(from, to);
+  counts[from] = counts[from].get<int>() - 1;
+  counts[to] = counts[to].get<int>() + 1;
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); },
+               {"meta.json", "splits.val.class_counts[" + std::to_string(first) + "]",
+                "val.labels.npy", "labels of class " + std::to_string(first), "split 'val'"});
+
+  meta = good;
+  meta["splits"]["test"]["class_counts"] = {1, 2};
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); },
+               {"splits.test.class_counts", "num_classes 3", "got 2 entries"});
+  meta["splits"]["test"]["class_counts"] = "many";
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); }, {"splits.test.class_counts", "string"});
+  meta["splits"]["test"]["class_counts"] = {1.5, 2, 3};
+  write_meta(dir, meta);
+  expect_error([&] { load_prepared(dir.str()); }, {"splits.test.class_counts[0] is 1.5"});
+
+  // The labels of another split with the same count: the arrays alone could not tell.
+  meta = good;
+  write_meta(dir, meta);
+  TaskData d = make_task("listops", 16);
+  d.test.labels = torch::full({6}, 2, torch::kInt64);
+  npy::write(dir / "test.labels.npy", d.test.labels);
+  expect_error([&] { load_prepared(dir.str()); },
+               {"splits.test.class_counts[", "test.labels.npy", "split 'test'"});
+
+  meta = good;  // older folders without class_counts still load
+  for (auto& [name, split] : meta["splits"].items()) split.erase("class_counts");
+  write_meta(dir, meta);
+  npy::write(dir / "test.labels.npy", make_task("listops", 16).test.labels);
+  EXPECT_EQ(load_prepared(dir.str()).test.size(), 6);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "data/listops.h"
@@ -17,6 +18,7 @@
 #include "data/raw/pathfinder.h"
 #include "data/raw/png.h"
 #include "data/raw/sha256.h"
+#include "data/raw/tsv_lines.h"
 #include "data_test_util.h"
 
 namespace lra {
@@ -138,6 +140,19 @@ TEST(RawListOpsTest, MalformedFilesNameFileAndLine) {
                {"basic_val.tsv", "not found"});
 }
 
+TEST(RawListOpsTest, HostileTokensAreQuotedWholeAndShort) {
+  TempDir dir;
+  write_listops(dir);
+  const std::string val = dir / "listops-1000/basic_val.tsv";
+  const std::string good = test::read_text(val);
+  write_text(val, good + "[MAX 2" + std::string(1, '\0') + "7 ]\t2\n");
+  expect_error([&] { raw::prepare_listops(dir / "listops-1000", {}); },
+               {"basic_val.tsv:4:", "unknown token '2\\x007'"});
+  write_text(val, good + "[MAX " + std::string(100000, '9') + " ]\t2\n");
+  expect_error([&] { raw::prepare_listops(dir / "listops-1000", {}); },
+               {"basic_val.tsv:4:", "'" + std::string(40, '9') + "'... (100000 bytes)"});
+}
+
 // ---- Text (IMDB) ----
 
 void write_imdb(const TempDir& dir) {
@@ -225,6 +240,17 @@ TEST(RawRetrievalTest, AanPairsAndBadLines) {
                {"new_aan_pairs.eval.tsv:3:", "expected 5 tab-separated fields", "got 4"});
   write_text(dir / "tsv_data/new_aan_pairs.eval.tsv", body + "2\tA\tB\tx\ty\n");
   expect_error([&] { raw::prepare_retrieval(dir / "tsv_data", o); }, {":3:", "not 0 or 1"});
+}
+
+TEST(RawRetrievalTest, FractionalLabelsAreRefusedNotCut) {
+  TempDir dir;
+  const std::string body = "1.0\tA1\tB1\tx\ty\n0\tA2\tB2\tabc\tdef\n";
+  for (const char* split : {"train", "eval", "test"})
+    write_text(dir / (std::string("tsv_data/new_aan_pairs.") + split + ".tsv"), body);
+  EXPECT_EQ(raw::prepare_retrieval(dir / "tsv_data", {}).data.val.size(), 2);
+  write_text(dir / "tsv_data/new_aan_pairs.eval.tsv", body + "0.9\tA\tB\tx\ty\n");
+  expect_error([&] { raw::prepare_retrieval(dir / "tsv_data", {}); },
+               {"new_aan_pairs.eval.tsv:3:", "label 0.9 is not 0 or 1"});
 }
 
 // ---- Image: CIFAR-10 binary ----
@@ -470,6 +496,161 @@ TEST(RawPathfinderTest, BadMetadataAndImages) {
   o.difficulty = "curv_contour_length_9";
   expect_error([&] { raw::prepare_pathfinder(dir / "pathfinder32", "pathfinder", o); },
                {"curv_contour_length_9/metadata", "not found"});
+}
+
+// ---- Hostile inputs: sizes in headers, paths in metadata, lines without end ----
+
+// `png` (a PNG written by write_png_gray) with its header claiming width x height: IHDR's data
+// starts at byte 16, and its CRC (over type and data, bytes 12-28) follows at 29.
+std::string claim_png_size(std::string png, uint32_t width, uint32_t height) {
+  auto put32 = [&png](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) png[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
+  };
+  put32(16, width);
+  put32(20, height);
+  put32(29, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17)));
+  return png;
+}
+
+TEST(RawPngTest, HeaderClaimingMorePixelsThanTheLimitIsRefusedBeforeDecoding) {
+  TempDir dir;
+  raw::write_png_gray(dir / "small.png", {6, 6, std::vector<uint8_t>(36, 7)});
+  const std::string small = test::read_text(dir / "small.png");
+  EXPECT_EQ(raw::decode_png_gray(small, "small.png").pixels, std::vector<uint8_t>(36, 7));
+  // 5000 x 5000 = 25M pixels, over the default 4096 x 4096, in a file of ~100 bytes.
+  const std::string big = claim_png_size(small, 5000, 5000);
+  EXPECT_LT(big.size(), 200u);
+  expect_error([&] { raw::decode_png_gray(big, "big.png"); },
+               {"big.png: PNG header says 5000x5000 = 25000000 pixels", "16777216", "max_pixels"});
+  // The limit is a parameter: the 6x6 image itself passes at 36 pixels and not at 35.
+  EXPECT_EQ(raw::decode_png_gray(small, "small.png", 36).width, 6);
+  expect_error([&] { raw::decode_png_gray(small, "small.png", 35); },
+               {"small.png", "6x6 = 36 pixels", "more than the 35"});
+  // A side beyond the limit is libpng's own refusal (user limits), still naming the file.
+  expect_error([&] { raw::decode_png_gray(claim_png_size(small, 1, 0x7FFFFFFF), "tall.png"); },
+               {"tall.png", "corrupt PNG"});
+}
+
+TEST(RawPathfinderTest, ImagesLargerThanMaxPixelsAreRefused) {
+  TempDir dir;
+  write_pathfinder(dir, "curv_baseline");
+  raw::PathfinderOptions o;
+  o.difficulty = "curv_baseline";
+  EXPECT_EQ(o.max_pixels, 1024 * 1024);
+  const std::string img = dir / "pathfinder32/curv_baseline/imgs/0/sample_0.png";
+  write_text(img, claim_png_size(test::read_text(img), 2048, 2048));
+  expect_error([&] { raw::prepare_pathfinder(dir / "pathfinder32", "pathfinder", o); },
+               {"sample_0.png", "2048x2048", "more than the 1048576"});
+  raw::write_png_gray(img, {6, 6, std::vector<uint8_t>(36, 1)});
+  o.max_pixels = 35;
+  expect_error([&] { raw::prepare_pathfinder(dir / "pathfinder32", "pathfinder", o); },
+               {"sample_0.png", "6x6 = 36 pixels", "more than the 35"});
+}
+
+TEST(RawPathfinderTest, MetadataPathsMustStayInsideTheInput) {
+  TempDir dir;
+  write_pathfinder(dir, "curv_baseline");
+  const std::string root = dir / "pathfinder32/curv_baseline";
+  const std::string meta0 = root + "/metadata/0.npy", good = test::read_text(meta0);
+  raw::PathfinderOptions o;
+  o.difficulty = "curv_baseline";
+  auto prepare = [&] { return raw::prepare_pathfinder(dir / "pathfinder32", "pathfinder", o); };
+  // A PNG outside --input that a hostile metadata file points at.
+  raw::write_png_gray(dir / "outside.png", {6, 6, std::vector<uint8_t>(36, 9)});
+  ASSERT_TRUE(fs::exists(root + "/../../outside.png"));  // from curv_baseline/ to dir/
+  for (const auto& [line, problem] : std::vector<std::pair<std::string, std::string>>{
+           {"../.. outside.png 0 1", "path '../../outside.png' leads outside the input"},
+           {"imgs/0/../../../.. outside.png 0 1", "leads outside the input folder"},
+           {"/etc passwd 0 1", "absolute path '/etc/passwd'"},
+           {std::string("imgs/0 sample_0.png") + '\0' + ".txt 0 1", "path with a NUL byte"},
+           {"imgs/0 /etc/passwd 0 1", "absolute path '/etc/passwd'"}}) {
+    write_text(meta0, good + line + "\n");
+    expect_error(prepare, {"metadata/0.npy:9:", problem, "refusing to read it"});
+  }
+  // ".." that stays inside --input is fine: the other difficulty's images are inside it too.
+  write_pathfinder(dir, "curv_contour_length_9");
+  write_text(meta0, good + "../curv_contour_length_9/imgs/0 sample_0.png 0 1\n");
+  EXPECT_EQ(prepare().meta["sources"][0]["images_listed"], 13);
+  // A symbolic link inside the tree that leads out of it is refused too.
+  fs::create_symlink(dir / "outside.png", root + "/imgs/0/link.png");
+  write_text(meta0, good + "imgs/0 link.png 0 1\n");
+  expect_error(prepare,
+               {"metadata/0.npy:9:", "path 'imgs/0/link.png'", "symbolic link", "outside.png"});
+  write_text(meta0, good);
+  EXPECT_EQ(prepare().data.train.size(), 8);
+}
+
+TEST(RawTextTest, ReviewLinkingOutsideTheInputIsRefused) {
+  TempDir dir;
+  write_imdb(dir);
+  write_text(dir / "secret.txt", "not a review");
+  fs::create_symlink(dir / "secret.txt", dir / "aclImdb/train/pos/9_9.txt");
+  expect_error([&] { raw::prepare_text(dir / "aclImdb", {}); },
+               {"9_9.txt", "symbolic link", "secret.txt", "refusing to read it"});
+  fs::remove(dir / "aclImdb/train/pos/9_9.txt");  // a link that stays inside is a review
+  fs::create_symlink(dir / "aclImdb/train/pos/0_9.txt", dir / "aclImdb/train/pos/9_9.txt");
+  EXPECT_EQ(raw::prepare_text(dir / "aclImdb", {}).data.train.size(), 7);
+}
+
+TEST(RawImageTest, IdxSizesInTheHeaderAreCheckedBeforeReading) {
+  TempDir dir;
+  write_idx_set(dir, false);
+  const std::string images = dir / "idx/t10k-images-idx3-ubyte";
+  // 2^32-1 cubed overflows 64 bits; the 76-byte file cannot hold it.
+  write_text(images, idx_bytes({-1, -1, -1}, std::vector<uint8_t>(64, 0)));
+  expect_error([&] { raw::prepare_image_idx(dir / "idx", {}); },
+               {"t10k-images-idx3-ubyte", "truncated",
+                "header says shape 4294967295x4294967295x4294967295", "file has 64"});
+  write_text(images, idx_bytes({0, 4, 4}, {}));
+  expect_error([&] { raw::prepare_image_idx(dir / "idx", {}); },
+               {"t10k-images-idx3-ubyte", "0 images of 4x4", "at least one"});
+  write_text(images, idx_bytes({4, 0, 4}, {}));
+  expect_error([&] { raw::prepare_image_idx(dir / "idx", {}); }, {"4 images of 0x4"});
+  fs::remove(images);
+  // gzip: a header claiming 10^12 bytes in a file of ~100 bytes is refused before inflating.
+  write_gz(images + ".gz", idx_bytes({1000000, 1000, 1000}, std::vector<uint8_t>(100, 0)));
+  expect_error([&] { raw::prepare_image_idx(dir / "idx", {}); },
+               {"t10k-images-idx3-ubyte.gz", "1000000x1000x1000 = 1000000000000 bytes",
+                "gzip file can inflate to"});
+  // Megabytes after the promised data: refused as trailing bytes after reading one more byte.
+  std::vector<uint8_t> data(4 * 16 + (8 << 20), 0);
+  write_gz(images + ".gz", idx_bytes({4, 4, 4}, data));
+  expect_error([&] { raw::prepare_image_idx(dir / "idx", {}); },
+               {"t10k-images-idx3-ubyte.gz", "trailing bytes", "64 bytes of data"});
+  EXPECT_EQ(raw::read_maybe_gz(images + ".gz").size(), 16 + data.size());
+}
+
+TEST(RawLineReaderTest, LongLinesAreReadWholeUpToTheLimitAndRefusedBeyond) {
+  TempDir dir;
+  // Lines across the reader's 64 KiB buffer, exactly at its edge, CRLF, NUL bytes, an empty
+  // line and a last line without "\n".
+  const std::string a(200000, 'a'), b(65535, 'b'), c(65536, 'c');
+  const std::string nul("x\0y", 3);
+  write_text(dir / "lines.tsv", a + "\n" + b + "\n" + c + "\r\n\n" + nul + "\nend");
+  raw::LineReader in(dir / "lines.tsv", {});
+  std::string line;
+  for (const std::string& want : {a, b, c, std::string(), nul, std::string("end")}) {
+    ASSERT_TRUE(in.next(line));
+    EXPECT_EQ(line, want) << "line " << in.line_number();
+  }
+  EXPECT_FALSE(in.next(line));
+  EXPECT_EQ(in.line_number(), 6);
+
+  // Errors quote hostile lines: their control bytes are escaped, so a NUL does not end them.
+  expect_error([&] { in.fail(std::string("token 'a") + '\0' + "b\x1b[2J' unknown"); },
+               {"lines.tsv:6: token 'a\\x00b\\x1B[2J' unknown"});
+
+  raw::LineReader limited(dir / "lines.tsv", {}, 100000);
+  expect_error([&] { limited.next(line); },
+               {"lines.tsv:1:", "line longer than 100000 bytes", "right file"});
+  // A file with no line break at all is refused by the default limit before it is all read.
+  {
+    std::ofstream big(dir / "one_line.tsv", std::ios::binary);
+    const std::string block(1 << 20, 'z');
+    for (int64_t i = 0; i <= raw::kMaxLineBytes >> 20; ++i) big << block;
+  }
+  raw::LineReader huge(dir / "one_line.tsv", {});
+  expect_error([&] { huge.next(line); }, {"one_line.tsv:1:", "line longer than 67108864"});
 }
 
 }  // namespace

@@ -39,8 +39,9 @@ Split read_split(const std::string& path, const std::string& name, const Retriev
     const float value = std::strtof(f[0].c_str(), &end);
     if (f[0].empty() || *end != '\0' || errno == ERANGE || !std::isfinite(value))
       in.fail("label '" + f[0] + "' is not a number");
+    // The release writes 0.0 / 1.0; anything else (0.9) would be cut to a label silently.
+    if (value != 0.0f && value != 1.0f) in.fail("label " + f[0] + " is not 0 or 1");
     const auto label = static_cast<int64_t>(value);
-    if (label != 0 && label != 1) in.fail("label " + f[0] + " is not 0 or 1");
     labels.push_back(label);
     text1.push_back(cut(f[3]));
     text2.push_back(cut(f[4]));

@@ -45,6 +45,40 @@ void require_dir(const std::string& path, const std::string& hint) {
   if (!fs::is_directory(path, ec)) throw std::runtime_error(path + ": folder not found; " + hint);
 }
 
+namespace {
+
+// Whether the normalised absolute `p` is `root` or below it.
+bool path_within(fs::path root, const fs::path& p) {
+  if (root.filename().empty()) root = root.parent_path();  // "in/" -> "in"
+  const fs::path rel = p.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+}  // namespace
+
+std::string path_escape(const std::string& boundary, const std::string& base,
+                        const std::string& rel) {
+  const fs::path r(rel);
+  if (r.empty()) return "empty path";
+  // The operating system would read the path only up to the NUL: another file than written.
+  if (rel.find('\0') != std::string::npos) return "path with a NUL byte";
+  if (r.has_root_name() || r.has_root_directory())
+    return "absolute path '" + rel + "' (paths in data files are relative to their folder)";
+  std::error_code ec;
+  const fs::path root = fs::absolute(boundary, ec).lexically_normal();
+  const fs::path p = (fs::absolute(base, ec) / r).lexically_normal();
+  if (!path_within(root, p))
+    return "path '" + rel + "' leads outside the input folder " + root.string();
+  // Symbolic links are followed only when both ends resolve: a missing file is reported later.
+  std::error_code ec_root, ec_p;
+  const fs::path real_root = fs::weakly_canonical(root, ec_root);
+  const fs::path real = fs::weakly_canonical(p, ec_p);
+  if (!ec_root && !ec_p && !path_within(real_root, real))
+    return "path '" + rel + "' leads outside the input folder " + root.string() +
+           " through a symbolic link (to " + real.string() + ")";
+  return "";
+}
+
 torch::Tensor encode_bytes(const std::vector<std::string>& texts, int64_t max_length) {
   const auto n = static_cast<int64_t>(texts.size());
   auto out = torch::zeros({n, max_length}, torch::kInt16);  // (N, L), ids 1..256, 0 = pad

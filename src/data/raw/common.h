@@ -34,6 +34,13 @@ std::string read_file(const std::string& path);
 void require_file(const std::string& path, const std::string& hint);
 void require_dir(const std::string& path, const std::string& hint);
 
+// Why `rel`, a path written in a data file and resolved against `base`, may not be opened: it is
+// empty or absolute, or it leads outside `boundary` (the --input folder) with ".." or through a
+// symbolic link. Empty when it stays inside. Data files name other files; a crafted one must not
+// make lra_prepare read /etc/passwd.
+std::string path_escape(const std::string& boundary, const std::string& base,
+                        const std::string& rel);
+
 // Byte-level encoding shared by text and retrieval: id = byte + 1, pad 0, first `max_length`.
 torch::Tensor encode_bytes(const std::vector<std::string>& texts, int64_t max_length);
 

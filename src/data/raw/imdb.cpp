@@ -26,8 +26,11 @@ struct Review {
   int64_t label;
 };
 
-// Reviews of one split in a fixed order: neg then pos, each by file name.
-std::vector<Review> list_split(const fs::path& root, const std::string& split) {
+// Reviews of one split in a fixed order: neg then pos, each by file name. A review that is a
+// symbolic link out of `input` (an archive can carry one) is refused: its bytes would end up
+// in the prepared folder.
+std::vector<Review> list_split(const std::string& input, const fs::path& root,
+                               const std::string& split) {
   std::vector<Review> out;
   for (const auto& [sub, label] : {std::pair<const char*, int64_t>{"neg", 0}, {"pos", 1}}) {
     const fs::path d = root / split / sub;
@@ -37,7 +40,12 @@ std::vector<Review> list_split(const fs::path& root, const std::string& split) {
       if (e.is_regular_file() && e.path().extension() == ".txt") files.push_back(e.path().string());
     if (files.empty()) throw std::runtime_error(d.string() + ": no .txt reviews");
     std::sort(files.begin(), files.end());
-    for (auto& f : files) out.push_back({std::move(f), label});
+    for (auto& f : files) {
+      const std::string escape = path_escape(input, d.string(), fs::path(f).filename().string());
+      if (!escape.empty())
+        throw std::runtime_error(f + ": review " + escape + "; refusing to read it");
+      out.push_back({std::move(f), label});
+    }
   }
   return out;
 }
@@ -58,7 +66,7 @@ Prepared prepare_text(const std::string& dir, const TextOptions& o, const Progre
   // One digest over the whole tree: every review's relative path, a NUL, and its bytes.
   Sha256 tree;
   int64_t bytes = 0, truncated = 0, total = 0;
-  auto train = list_split(root, "train"), test = list_split(root, "test");
+  auto train = list_split(dir, root, "train"), test = list_split(dir, root, "test");
   const int64_t n_all = static_cast<int64_t>(train.size() + test.size());
   Rng rng(o.seed);
   for (auto* part : {&train, &test}) {
@@ -72,7 +80,10 @@ Prepared prepare_text(const std::string& dir, const TextOptions& o, const Progre
       tree.update(raw);
       bytes += static_cast<int64_t>(raw.size());
       texts.push_back(strip(raw));
-      if (static_cast<int64_t>(texts.back().size()) > o.max_length) ++truncated;
+      if (static_cast<int64_t>(texts.back().size()) > o.max_length) {
+        ++truncated;
+        texts.back().resize(static_cast<size_t>(o.max_length));  // the rest is never encoded
+      }
       labels.push_back(r.label);
       if (progress && (++total % 500 == 0 || total == n_all)) progress("aclImdb", total, n_all);
     }

@@ -14,7 +14,8 @@ struct TextOptions {
 
 // `dir` is aclImdb/ or the folder that contains it. Labels: neg 0, pos 1 (tfds imdb_reviews).
 // Each review is stripped of leading/trailing ASCII whitespace (as tfds does), encoded as
-// byte + 1 and cut to max_length. val is a copy of test, as in the official pipeline.
+// byte + 1 and cut to max_length. val is a copy of test, as in the official pipeline. A review
+// that is a symbolic link leading outside `dir` is refused.
 Prepared prepare_text(const std::string& dir, const TextOptions& options,
                       const Progress& progress = {});
 

@@ -77,7 +77,10 @@ Prepared prepare_pathfinder(const std::string& root_dir, const std::string& task
         in.fail("expected at least 4 space-separated fields (folder, file, index, label), got " +
                 std::to_string(f.size()));
       if (f[3] != "0" && f[3] != "1") in.fail("label (field 4) '" + f[3] + "' is not 0 or 1");
-      entries.push_back({(fs::path(f[0]) / f[1]).string(), f[3] == "1" ? 1 : 0});
+      const std::string rel = (fs::path(f[0]) / f[1]).string();
+      const std::string escape = path_escape(root_dir, root.string(), rel);
+      if (!escape.empty()) in.fail("image " + escape + "; refusing to read it");
+      entries.push_back({rel, f[3] == "1" ? 1 : 0});
     }
     meta_digest.update(read_file(mf.string()));
   }
@@ -103,7 +106,7 @@ Prepared prepare_pathfinder(const std::string& root_dir, const std::string& task
     } else {
       const std::string bytes = read_file(path);
       png_bytes += static_cast<int64_t>(bytes.size());
-      GrayImage img = decode_png_gray(bytes, path);
+      GrayImage img = decode_png_gray(bytes, path, o.max_pixels);
       if (width == 0) width = img.width, height = img.height;
       if (img.width != width || img.height != height)
         throw std::runtime_error(path + ": image is " + std::to_string(img.width) + "x" +

@@ -2,6 +2,7 @@
 
 #include <png.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -14,7 +15,14 @@ namespace {
 // setjmp and a possible longjmp in the functions below, and the message travels in this struct.
 struct ErrorSink {
   char message[256] = {0};
+  bool too_large = false;  // refused by the size limit, not corrupt
 };
+
+// libpng keeps ancillary chunks (text, ICC profiles) in memory; these bounds (Debian's
+// defaults) are set explicitly because a libpng built without them has none, and a small file
+// could then make it inflate gigabytes of compressed text.
+constexpr png_alloc_size_t kMaxChunkBytes = 8000000;
+constexpr png_uint_32 kMaxChunks = 1000;
 
 void on_error(png_structp png, png_const_charp msg) {
   auto* sink = static_cast<ErrorSink*>(png_get_error_ptr(png));
@@ -35,8 +43,23 @@ void read_memory(png_structp png, png_bytep out, png_size_t n) {
   r->pos += n;
 }
 
+// Checks the size in the header against `max_pixels`, before libpng or this reader allocates a
+// row: a 150-byte file can claim 100000x100000 pixels.
+bool size_allowed(png_structp png, png_infop info, int64_t max_pixels, ErrorSink& sink) {
+  const int64_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+  if (w * h <= max_pixels) return true;  // each is below 2^31, so the product fits
+  std::snprintf(sink.message, sizeof sink.message,
+                "header says %lldx%lld = %lld pixels, more than the %lld this reader accepts "
+                "(max_pixels, lra_prepare --max-pixels); not an image of this task?",
+                static_cast<long long>(w), static_cast<long long>(h), static_cast<long long>(w * h),
+                static_cast<long long>(max_pixels));
+  sink.too_large = true;
+  return false;
+}
+
 // Returns false with sink.message set on any libpng error.
-bool decode(MemoryReader& reader, GrayImage& img, std::vector<png_bytep>& rows, ErrorSink& sink) {
+bool decode(MemoryReader& reader, GrayImage& img, std::vector<png_bytep>& rows, int64_t max_pixels,
+            ErrorSink& sink) {
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &sink, on_error, on_warning);
   if (!png) return std::snprintf(sink.message, sizeof sink.message, "out of memory"), false;
   png_infop info = png_create_info_struct(png);
@@ -49,7 +72,17 @@ bool decode(MemoryReader& reader, GrayImage& img, std::vector<png_bytep>& rows, 
     return false;
   }
   png_set_read_fn(png, &reader, read_memory);
+  // libpng refuses a wider or taller IHDR itself; the pixel count is checked below.
+  const auto side = static_cast<png_uint_32>(
+      std::min<int64_t>(std::max<int64_t>(max_pixels, 1), PNG_UINT_31_MAX));
+  png_set_user_limits(png, side, side);
+  png_set_chunk_malloc_max(png, kMaxChunkBytes);
+  png_set_chunk_cache_max(png, kMaxChunks);
   png_read_info(png, info);
+  if (!size_allowed(png, info, max_pixels, sink)) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return false;
+  }
   const png_byte color = png_get_color_type(png, info);
   if (png_get_bit_depth(png, info) == 16) png_set_strip_16(png);
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -60,6 +93,7 @@ bool decode(MemoryReader& reader, GrayImage& img, std::vector<png_bytep>& rows, 
     png_set_strip_alpha(png);
   if (color & PNG_COLOR_MASK_COLOR || color == PNG_COLOR_TYPE_PALETTE)
     png_set_rgb_to_gray_fixed(png, 1, -1, -1);
+  png_set_interlace_handling(png);  // png_read_image then undoes Adam7 interlacing
   png_read_update_info(png, info);
   img.width = png_get_image_width(png, info);
   img.height = png_get_image_height(png, info);
@@ -76,15 +110,16 @@ bool decode(MemoryReader& reader, GrayImage& img, std::vector<png_bytep>& rows, 
 
 }  // namespace
 
-GrayImage decode_png_gray(const std::string& bytes, const std::string& name) {
+GrayImage decode_png_gray(const std::string& bytes, const std::string& name, int64_t max_pixels) {
   if (bytes.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8))
     throw std::runtime_error(name + ": not a PNG file (bad signature)");
   MemoryReader reader{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 0};
   GrayImage img;
   std::vector<png_bytep> rows;
   ErrorSink sink;
-  if (!decode(reader, img, rows, sink))
-    throw std::runtime_error(name + ": corrupt PNG: " + std::string(sink.message));
+  if (!decode(reader, img, rows, max_pixels, sink))
+    throw std::runtime_error(name + (sink.too_large ? ": PNG " : ": corrupt PNG: ") +
+                             std::string(sink.message));
   return img;
 }
 
