@@ -7,6 +7,8 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
+#include "util/log.h"
+
 namespace lra {
 
 c10::Device pick_device(const std::string& name) {
@@ -21,7 +23,14 @@ c10::Device pick_device(const std::string& name) {
 }
 
 int apply_thread_count(int64_t wanted) {
-  const int64_t n = wanted > 0 ? wanted : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t n = wanted > 0 ? wanted : cores;
+  // Correct, but each parallel region then waits on threads that share a core (and spin, under
+  // OpenMP's default wait policy): steps can be many times slower.
+  if (n > cores)
+    log::warn("threads " + std::to_string(n) + " is more than this machine's " +
+              std::to_string(cores) + " cores: the results are the same, but oversubscribed " +
+              "threads make every step slower; threads: auto uses " + std::to_string(cores));
   torch::set_num_threads(static_cast<int>(n));
   return static_cast<int>(n);
 }
