@@ -49,6 +49,7 @@ struct ModelConfig {
   std::string pos_embedding = "learned";  // learned | sinusoidal
   std::string pooling = "mean";           // mean | mean_padded | cls
   std::string interaction = "nli";        // retrieval head input: nli [u,v,u*v,u-v] | concat [u,v]
+  std::string init_state;                 // safetensors file replacing the seeded initialisation
 };
 
 struct AttentionConfig {
@@ -103,6 +104,8 @@ struct OutputConfig {
   std::string dir = "runs";
   bool save_checkpoint = true;
   bool tensorboard = true;
+  bool save_init_state = false;  // init.safetensors: the state before step 1
+  bool batch_indices = false;    // batches.jsonl: each step's example indices
 };
 
 struct Config {

@@ -231,6 +231,12 @@ void add_model_fields(Fields& f, ModelConfig& m) {
       choice_field("model.interaction", &m.interaction, {"nli", "concat"},
                    "Retrieval two-tower head input: nli = [u, v, u*v, u-v] (PyTorch peers), "
                    "concat = [u, v] (official LRA default)."));
+  f.push_back(string_field(
+      "model.init_state", &m.init_state,
+      "A safetensors file of parameters and buffers (random-feature draws included), by name, "
+      "that replaces the seeded initialisation (e.g. another implementation's initial state, or "
+      "an init.safetensors written by output.save_init_state); every missing, extra or "
+      "mis-shaped tensor is an error. Empty = the seeded initialisation."));
 }
 
 // " Read by: favor, schoenbat." for attention.<key>, from the backend registry.
@@ -355,6 +361,14 @@ void add_eval_output_fields(Fields& f, EvalConfig& e, OutputConfig& o) {
   f.push_back(bool_field("output.tensorboard", &o.tensorboard,
                          "Write TensorBoard events (events.out.tfevents.lra_train) beside "
                          "metrics.jsonl: train/val/test scalars and the config as text."));
+  f.push_back(bool_field("output.save_init_state", &o.save_init_state,
+                         "Write init.safetensors: the model's parameters and buffers before step "
+                         "1, by name, for another implementation (or model.init_state) to start "
+                         "from."));
+  f.push_back(bool_field("output.batch_indices", &o.batch_indices,
+                         "Write batches.jsonl beside metrics.jsonl: per training step, the indices "
+                         "into the train split of the examples its batch holds, in order, so "
+                         "that another implementation can replay the same batches."));
 }
 
 }  // namespace

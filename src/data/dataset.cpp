@@ -209,6 +209,7 @@ torch::Tensor gather_tokens(const torch::Tensor& tokens, const std::vector<int64
 
 Batch gather_batch(const Split& split, const std::vector<int64_t>& indices) {
   Batch b;
+  b.indices = indices;
   b.tokens = gather_tokens(split.tokens, indices);
   if (split.tokens2.defined()) b.tokens2 = gather_tokens(split.tokens2, indices);
   b.labels = torch::empty({static_cast<int64_t>(indices.size())}, torch::kInt64);  // (B,)

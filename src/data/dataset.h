@@ -19,9 +19,10 @@ struct Split {
 };
 
 struct Batch {
-  torch::Tensor tokens;   // (B, L) int64
-  torch::Tensor tokens2;  // (B, L) int64, retrieval only
-  torch::Tensor labels;   // (B,) int64
+  torch::Tensor tokens;          // (B, L) int64
+  torch::Tensor tokens2;         // (B, L) int64, retrieval only
+  torch::Tensor labels;          // (B,) int64
+  std::vector<int64_t> indices;  // (B,) the examples' rows in their split, in batch order
 };
 
 struct TaskData {

@@ -55,6 +55,7 @@ json state_json(const TrainState& s) {
             {"real_tokens", s.window.real_tokens}}},
           {"metrics_offset", s.metrics_offset},
           {"events_offset", s.events_offset},
+          {"batches_offset", s.batches_offset},
           {"timing",
            {{"samples", s.timing.samples},
             {"real_tokens", s.timing.real_tokens},
@@ -79,6 +80,7 @@ TrainState state_from(const json& j) {
   s.metrics_offset = j.at("metrics_offset").get<int64_t>();
   // Absent in checkpoints written before TensorBoard logging: the resumed run starts a new file.
   s.events_offset = j.value("events_offset", int64_t{0});
+  s.batches_offset = j.value("batches_offset", int64_t{0});  // likewise for batches.jsonl
   const json& t = j.at("timing");
   s.timing.samples = t.at("samples").get<double>();
   s.timing.real_tokens = t.at("real_tokens").get<double>();

@@ -16,9 +16,15 @@ namespace fs = std::filesystem;
 const std::vector<std::string>& result_neutral_keys() {
   // threads: LibTorch's CPU reductions may split work by thread count, so bit-identical
   // continuation needs the same count; a resume on a machine with fewer cores must still work.
-  static const std::vector<std::string> keys = {
-      "name",    "output.dir",      "output.save_checkpoint", "output.tensorboard",
-      "threads", "train.log_every", "train.checkpoint_every"};
+  static const std::vector<std::string> keys = {"name",
+                                                "output.dir",
+                                                "output.save_checkpoint",
+                                                "output.tensorboard",
+                                                "output.save_init_state",
+                                                "output.batch_indices",
+                                                "threads",
+                                                "train.log_every",
+                                                "train.checkpoint_every"};
   return keys;
 }
 

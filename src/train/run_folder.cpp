@@ -19,7 +19,9 @@ bool is_run_file(const std::string& name) {
                                        kCheckpointFile,
                                        "best.pt",
                                        "last.pt",
-                                       "events.out.tfevents.lra_train"};
+                                       "events.out.tfevents.lra_train",
+                                       "init.safetensors",
+                                       "batches.jsonl"};
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames) ||
          is_atomic_temp_name(name);
 }

@@ -47,6 +47,7 @@ struct TrainState {
   StepStats window;            // metrics.jsonl line in progress
   int64_t metrics_offset = 0;  // bytes of metrics.jsonl written up to `step`
   int64_t events_offset = 0;   // bytes of the TensorBoard event file written up to `step`
+  int64_t batches_offset = 0;  // bytes of batches.jsonl written up to `step`
   TimingState timing;
 };
 

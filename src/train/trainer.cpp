@@ -19,11 +19,13 @@
 #include "train/nonfinite_guard.h"
 #include "train/optimizer_state.h"
 #include "train/progress.h"
+#include "train/safetensors_file.h"
 #include "train/schedule.h"
 #include "train/stop_signal.h"
 #include "train/system_info.h"
 #include "train/tensorboard_log.h"
 #include "train/utilisation.h"
+#include "util/append_log.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
 #include "util/rng.h"
@@ -151,7 +153,7 @@ class TrainLoop {
   TrainResult run(bool resume, const std::function<void()>& on_start);
 
  private:
-  void build_model();
+  void build_model(bool resume);
   void resume_from_checkpoint();
   void train_step(int64_t step);
   void validate(int64_t step);
@@ -174,6 +176,7 @@ class TrainLoop {
   std::unique_ptr<torch::optim::AdamW> opt_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<TensorBoardLog> tensorboard_;  // null when output.tensorboard is off
+  std::unique_ptr<AppendLog> batch_log_;         // null when output.batch_indices is off
   std::unique_ptr<BatchPrefetcher> batches_;
   std::unique_ptr<Progress> progress_;
   TrainState state_;
@@ -185,12 +188,18 @@ class TrainLoop {
   int64_t window_steps_ = 0;
 };
 
-void TrainLoop::build_model() {
+void TrainLoop::build_model(bool resume) {
   torch::manual_seed(derive_seed(static_cast<uint64_t>(config_.seed), kModelStream));
   model_ = Classifier(config_.model, attention_factory(config_.attention), data_.vocab_size,
                       data_.max_length, data_.num_classes, data_.train.tokens2.defined(),
                       static_cast<uint64_t>(config_.seed));
   model_->to(device_);
+  // A resumed run takes everything from its checkpoint instead.
+  const std::string& init = config_.model.init_state;
+  if (!init.empty() && !resume) {
+    restore(*model_, load_safetensors(init), init);
+    log::info("model.init_state: started from " + init);
+  }
   model_->train();
   opt_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
                                                torch::optim::AdamWOptions(t_.lr)
@@ -238,6 +247,7 @@ void TrainLoop::write_checkpoint() {
   c.state.metrics_offset = metrics_->offset();
   // Off in this process: keep the offset of the run that had it on, for a later resume.
   c.state.events_offset = tensorboard_ ? tensorboard_->offset() : state_.events_offset;
+  c.state.batches_offset = batch_log_ ? batch_log_->offset() : state_.batches_offset;
   c.model = snapshot(*model_);
   c.best = best_state_;
   c.optimizer = adamw_state(*opt_, *model_);
@@ -249,6 +259,9 @@ void TrainLoop::train_step(int64_t step) {
   set_optimizer(*opt_, schedule_.lr(step - 1), schedule_.beta1(step - 1));
   Batch batch = batches_->next();
   ++state_.batches_consumed;
+  if (batch_log_)
+    batch_log_->append(nlohmann::ordered_json{{"step", step}, {"indices", batch.indices}}.dump() +
+                       "\n");
   const auto start = Clock::now();
   opt_->zero_grad();
   StepStats s = forward_backward(model_, batch, t_, device_);
@@ -323,6 +336,11 @@ void TrainLoop::open_logs(bool resume) {
   const std::string metrics_path = run_dir_ + "/metrics.jsonl";
   metrics_ = resume ? std::make_unique<MetricsLog>(metrics_path, state_.metrics_offset)
                     : std::make_unique<MetricsLog>(metrics_path);
+  if (config_.output.batch_indices) {
+    const std::string path = run_dir_ + "/batches.jsonl", what = "batch index log";
+    batch_log_ = resume ? std::make_unique<AppendLog>(path, what, state_.batches_offset)
+                        : std::make_unique<AppendLog>(path, what);
+  }
   if (!config_.output.tensorboard) return;
   const int64_t offset = resume ? state_.events_offset : 0;
   tensorboard_ = std::make_unique<TensorBoardLog>(run_dir_, offset);
@@ -354,9 +372,11 @@ TrainResult TrainLoop::run(bool resume, const std::function<void()>& on_start) {
       device_.is_cuda()
           ? measure_matmul_gflops(device_, 4096, 10, bf16 ? torch::kBFloat16 : torch::kFloat)
           : measure_matmul_gflops(device_, 1024, 5);
-  build_model();
+  build_model(resume);
   if (resume) resume_from_checkpoint();
   if (on_start) on_start();
+  if (config_.output.save_init_state && !resume)
+    save_safetensors(run_dir_ + "/init.safetensors", snapshot(*model_));
   open_logs(resume);
   batches_ = std::make_unique<BatchPrefetcher>(
       data_.train, t_.batch_size, derive_seed(static_cast<uint64_t>(config_.seed), kShuffleStream),

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,16 @@ inline int wait_child(const Child& child) {
   if (waitpid(child.pid, &status, 0) != child.pid) return -1;
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Runs a shell command; its stdout and stderr go to `output`. Returns the exit status.
+inline int run_shell(const std::string& cmd, std::string& output) {
+  output.clear();
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
+  return WEXITSTATUS(pclose(p));
 }
 
 inline int run_lra_train(const std::vector<std::string>& args, const std::string& log,

@@ -15,6 +15,7 @@
 
 using lra::test::read_events;
 using lra::test::read_text;
+using lra::test::run_shell;
 using lra::test::TempDir;
 
 TEST(TensorBoardLog, RecordsDecodeWithValidCrcsAndTheirFields) {
@@ -63,15 +64,6 @@ TEST(TensorBoardLog, ResumingCutsBackToTheCheckpointOffset) {
 }
 
 namespace {
-
-int run_shell(const std::string& cmd, std::string& output) {
-  output.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
-  return WEXITSTATUS(pclose(p));
-}
 
 std::vector<std::string> tiny_run(const std::string& runs, const std::string& name) {
   std::vector<std::string> args = {
