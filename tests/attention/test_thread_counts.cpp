@@ -22,10 +22,10 @@ struct Result {
 };
 
 // Sets LibTorch's thread count for a scope.
-class ThreadCount {
+class ScopedThreads {
  public:
-  explicit ThreadCount(int n) : before_(at::get_num_threads()) { at::set_num_threads(n); }
-  ~ThreadCount() { at::set_num_threads(before_); }
+  explicit ScopedThreads(int n) : before_(at::get_num_threads()) { at::set_num_threads(n); }
+  ~ScopedThreads() { at::set_num_threads(before_); }
 
  private:
   int before_;
@@ -58,11 +58,11 @@ TEST(AttentionThreads, ResultsDoNotDependOnTheThreadCount) {
       auto weight = torch::randn_like(in.v) * in.mask.unsqueeze(1).unsqueeze(-1);
       Result one;
       {
-        ThreadCount t(1);
+        ScopedThreads t(1);
         one = forward_backward(*backend, in, weight);
       }
       for (int n : counts) {
-        ThreadCount t(n);
+        ScopedThreads t(n);
         const Result many = forward_backward(*backend, in, weight);
         const auto where = type + " B=" + std::to_string(s.batch) +
                            " H=" + std::to_string(s.heads) + " threads=" + std::to_string(n);
@@ -89,7 +89,7 @@ TEST(AttentionThreads, Float32SoftmaxBackwardWithMoreThreadsThanSlices) {
     backend->to(torch::kFloat32);
     test::Inputs in32{in64.q.to(torch::kFloat32), in64.k.to(torch::kFloat32),
                       in64.v.to(torch::kFloat32), in64.mask.to(torch::kFloat32)};
-    ThreadCount t(7);
+    ScopedThreads t(7);
     const Result r = forward_backward(*backend, in32, weight.to(torch::kFloat32));
     const auto where = "B=" + std::to_string(s.batch) + " H=" + std::to_string(s.heads);
     EXPECT_LT(test::relative_error(r.dk.to(torch::kFloat64), exact.dk), 1e-4) << where;

@@ -53,6 +53,14 @@ inline int wait_child(const Child& child) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// lra_train's arguments for the quickstart config, quiet, with each of `sets` as a --set.
+inline std::vector<std::string> quickstart_args(const std::vector<std::string>& sets) {
+  std::vector<std::string> args = {
+      "--config", std::string(LRA_SOURCE_DIR) + "/configs/quickstart.yaml", "--quiet"};
+  for (const auto& s : sets) args.insert(args.end(), {"--set", s});
+  return args;
+}
+
 // Runs a shell command; its stdout and stderr go to `output`. Returns the exit status.
 inline int run_shell(const std::string& cmd, std::string& output) {
   output.clear();

@@ -45,10 +45,8 @@ lra::Classifier favor_model(uint64_t seed) {
   return model;
 }
 
-std::vector<std::string> tiny_run(const std::string& runs, const std::string& name,
-                                  std::vector<std::string> sets = {}) {
-  std::vector<std::string> args = {
-      "--config", std::string(LRA_SOURCE_DIR) + "/configs/quickstart.yaml", "--quiet"};
+std::vector<std::string> state_run(const std::string& runs, const std::string& name,
+                                   std::vector<std::string> sets = {}) {
   std::vector<std::string> base = {"output.dir=" + runs,
                                    "name=" + name,
                                    "threads=1",
@@ -64,8 +62,7 @@ std::vector<std::string> tiny_run(const std::string& runs, const std::string& na
                                    "train.checkpoint_every=3",
                                    "eval.every=9"};
   base.insert(base.end(), sets.begin(), sets.end());
-  for (const auto& s : base) args.insert(args.end(), {"--set", s});
-  return args;
+  return lra::test::quickstart_args(base);
 }
 
 TEST(Safetensors, EveryDtypeAndShapeRoundTrips) {
@@ -172,11 +169,11 @@ TEST(InitState, AFreshModelLoadedFromAStateFileGivesTheSameOutputs) {
 TEST(InitStateCli, StartsFromAWrittenStateAndRefusesOneThatDoesNotFit) {
   TempDir dir;
   const std::string runs = dir / "runs";
-  ASSERT_EQ(run_lra_train(tiny_run(runs, "a", {"output.save_init_state=true"}), dir / "a.log"), 0)
+  ASSERT_EQ(run_lra_train(state_run(runs, "a", {"output.save_init_state=true"}), dir / "a.log"), 0)
       << read_text(dir / "a.log");
   const std::string init = runs + "/a/init.safetensors";
   ASSERT_TRUE(fs::exists(init));
-  ASSERT_EQ(run_lra_train(tiny_run(runs, "b", {"model.init_state=" + init}), dir / "b.log"), 0)
+  ASSERT_EQ(run_lra_train(state_run(runs, "b", {"model.init_state=" + init}), dir / "b.log"), 0)
       << read_text(dir / "b.log");
   const auto ra = nlohmann::json::parse(read_text(runs + "/a/report.json"));
   const auto rb = nlohmann::json::parse(read_text(runs + "/b/report.json"));
@@ -195,7 +192,7 @@ TEST(InitStateCli, StartsFromAWrittenStateAndRefusesOneThatDoesNotFit) {
            {"renamed", "encoder.final_norm.weight is missing"},
            {"reshaped", "head_fc2.bias has shape [3], the model expects [10]"}}) {
     const std::string path = dir / (file + ".safetensors");
-    EXPECT_EQ(run_lra_train(tiny_run(runs, file, {"model.init_state=" + path}), dir / "x.log"), 1);
+    EXPECT_EQ(run_lra_train(state_run(runs, file, {"model.init_state=" + path}), dir / "x.log"), 1);
     const std::string log = read_text(dir / "x.log");
     EXPECT_NE(log.find(path + ": " + message), std::string::npos) << log;
     for (const char* f : {"checkpoint.pt", "best.pt", "metrics.jsonl", "init.safetensors"})
@@ -208,7 +205,8 @@ TEST(InitStateCli, StartsFromAWrittenStateAndRefusesOneThatDoesNotFit) {
 TEST(BatchIndicesCli, EachStepsIndicesOnceAndTheSameAfterAResume) {
   TempDir dir;
   const std::string runs = dir / "runs";
-  ASSERT_EQ(run_lra_train(tiny_run(runs, "whole", {"output.batch_indices=true"}), dir / "w.log"), 0)
+  ASSERT_EQ(run_lra_train(state_run(runs, "whole", {"output.batch_indices=true"}), dir / "w.log"),
+            0)
       << read_text(dir / "w.log");
   const std::string whole = read_text(runs + "/whole/batches.jsonl");
   std::istringstream lines(whole);
@@ -221,10 +219,10 @@ TEST(BatchIndicesCli, EachStepsIndicesOnceAndTheSameAfterAResume) {
   }
   EXPECT_EQ(step, 9);
   // 5 steps, then resumed (--force: a longer run) to 9: the indices do not depend on the model.
-  ASSERT_EQ(run_lra_train(tiny_run(runs, "split", {"output.batch_indices=true", "train.steps=5"}),
+  ASSERT_EQ(run_lra_train(state_run(runs, "split", {"output.batch_indices=true", "train.steps=5"}),
                           dir / "s1.log"),
             0);
-  auto resume = tiny_run(runs, "split", {"output.batch_indices=true"});
+  auto resume = state_run(runs, "split", {"output.batch_indices=true"});
   resume.insert(resume.end(), {"--resume", "--force"});
   ASSERT_EQ(run_lra_train(resume, dir / "s2.log"), 0) << read_text(dir / "s2.log");
   EXPECT_EQ(read_text(runs + "/split/batches.jsonl"), whole);

@@ -28,9 +28,7 @@ using lra::test::write_text;
 namespace {
 
 // A run of a second or two (a third of it the start-up).
-std::vector<std::string> tiny_run(const std::string& runs, std::vector<std::string> sets = {}) {
-  std::vector<std::string> args = {
-      "--config", std::string(LRA_SOURCE_DIR) + "/configs/quickstart.yaml", "--quiet"};
+std::vector<std::string> folder_run(const std::string& runs, std::vector<std::string> sets = {}) {
   std::vector<std::string> base = {"output.dir=" + runs,
                                    "name=ref",
                                    "threads=1",
@@ -43,12 +41,11 @@ std::vector<std::string> tiny_run(const std::string& runs, std::vector<std::stri
                                    "train.warmup=1",
                                    "eval.every=3"};
   base.insert(base.end(), sets.begin(), sets.end());
-  for (const auto& s : base) args.insert(args.end(), {"--set", s});
-  return args;
+  return lra::test::quickstart_args(base);
 }
 
 // Every file of a folder with its bytes.
-std::map<std::string, std::string> snapshot(const std::string& dir) {
+std::map<std::string, std::string> folder_bytes(const std::string& dir) {
   std::map<std::string, std::string> files;
   for (const auto& e : fs::directory_iterator(dir))
     files[e.path().filename().string()] = read_text(e.path().string());
@@ -86,26 +83,26 @@ TEST(RunFolder, ASecondLockOnOneFolderNamesTheHolder) {
 TEST(RunFolderCli, ANewRunOverAnExistingOneIsRefusedAndChangesNothing) {
   TempDir dir;
   const std::string runs = dir / "runs", run = runs + "/ref";
-  ASSERT_EQ(run_lra_train(tiny_run(runs), dir / "first.log"), 0) << read_text(dir / "first.log");
-  const auto before = snapshot(run);
+  ASSERT_EQ(run_lra_train(folder_run(runs), dir / "first.log"), 0) << read_text(dir / "first.log");
+  const auto before = folder_bytes(run);
   ASSERT_TRUE(before.count("report.json") && before.count("metrics.jsonl"));
   // The same name with another seed: a typo that used to replace the run.
-  EXPECT_EQ(run_lra_train(tiny_run(runs, {"seed=9"}), dir / "second.log"), 2);
+  EXPECT_EQ(run_lra_train(folder_run(runs, {"seed=9"}), dir / "second.log"), 2);
   const std::string log = read_text(dir / "second.log");
   for (const char* part : {"runs/ref: already holds a run", "--resume continues it", "--overwrite"})
     EXPECT_NE(log.find(part), std::string::npos) << log;
-  EXPECT_EQ(snapshot(run), before);
+  EXPECT_EQ(folder_bytes(run), before);
   // An interrupted run (checkpoint, no report) is refused too: its metrics.jsonl is not cut.
   fs::remove(run + "/report.json");
-  const auto interrupted = snapshot(run);
-  EXPECT_EQ(run_lra_train(tiny_run(runs), dir / "third.log"), 2);
-  EXPECT_EQ(snapshot(run), interrupted);
+  const auto interrupted = folder_bytes(run);
+  EXPECT_EQ(run_lra_train(folder_run(runs), dir / "third.log"), 2);
+  EXPECT_EQ(folder_bytes(run), interrupted);
   // --overwrite replaces it deliberately; with --resume it is a contradiction.
-  auto both = tiny_run(runs);
+  auto both = folder_run(runs);
   both.insert(both.end(), {"--overwrite", "--resume"});
   EXPECT_EQ(run_lra_train(both, dir / "both.log"), 2);
   EXPECT_NE(read_text(dir / "both.log").find("pass one of them"), std::string::npos);
-  auto overwrite = tiny_run(runs, {"seed=9"});
+  auto overwrite = folder_run(runs, {"seed=9"});
   overwrite.push_back("--overwrite");
   ASSERT_EQ(run_lra_train(overwrite, dir / "overwrite.log"), 0) << read_text(dir / "overwrite.log");
   EXPECT_NE(read_text(run + "/config.yaml").find("seed: 9"), std::string::npos);
@@ -117,14 +114,14 @@ TEST(RunFolderCli, ASecondProcessOnOneRunFolderIsRefusedNamingTheHolder) {
   fs::create_directories(runs + "/ref");
   {
     lra::FolderLock held(runs + "/ref");  // this test process plays the running lra_train
-    EXPECT_EQ(run_lra_train(tiny_run(runs), dir / "busy.log"), 2);
+    EXPECT_EQ(run_lra_train(folder_run(runs), dir / "busy.log"), 2);
     const std::string log = read_text(dir / "busy.log");
     EXPECT_NE(log.find("(PID " + std::to_string(getpid()) + ") is using this run folder"),
               std::string::npos)
         << log;
     EXPECT_TRUE(fs::is_empty(runs + "/ref"));
   }
-  EXPECT_EQ(run_lra_train(tiny_run(runs), dir / "free.log"), 0) << read_text(dir / "free.log");
+  EXPECT_EQ(run_lra_train(folder_run(runs), dir / "free.log"), 0) << read_text(dir / "free.log");
 }
 
 // The lock belongs to the process: kill -9 of its holder frees it at once, with no file left.
@@ -162,15 +159,15 @@ TEST(RunFolderCli, AKilledHolderLeavesNoStaleLock) {
 TEST(RunFolderCli, AResumeThatFailsBeforeItStartsChangesNothing) {
   TempDir dir;
   const std::string runs = dir / "runs", run = runs + "/ref";
-  ASSERT_EQ(run_lra_train(tiny_run(runs), dir / "first.log"), 0) << read_text(dir / "first.log");
-  const auto before = snapshot(run);
-  auto resume = tiny_run(runs, {"model.dim=32", "train.steps=9"});
+  ASSERT_EQ(run_lra_train(folder_run(runs), dir / "first.log"), 0) << read_text(dir / "first.log");
+  const auto before = folder_bytes(run);
+  auto resume = folder_run(runs, {"model.dim=32", "train.steps=9"});
   resume.insert(resume.end(), {"--resume", "--force"});
   EXPECT_EQ(run_lra_train(resume, dir / "resume.log"), 1);
   const std::string log = read_text(dir / "resume.log");
   EXPECT_NE(log.find("the model expects"), std::string::npos) << log;
   EXPECT_NE(log.find("nothing in " + run + " was changed"), std::string::npos) << log;
-  EXPECT_EQ(snapshot(run), before);
+  EXPECT_EQ(folder_bytes(run), before);
 }
 
 // More threads than (batch x heads) slices and than this machine has cores, with gradient
@@ -180,9 +177,10 @@ TEST(RunFolderCli, TrainsWithMoreThreadsThanSlicesAndCores) {
   const int64_t threads = 2 * static_cast<int64_t>(std::thread::hardware_concurrency()) + 3;
   for (const char* type : {"softmax", "kernelized"}) {
     const std::string name = std::string("threads_") + type;
-    auto args = tiny_run(dir / "runs", {"name=" + name, "threads=" + std::to_string(threads),
-                                        "model.heads=1", "train.batch_size=4", "train.grad_accum=2",
-                                        "attention.type=" + std::string(type)});
+    auto args =
+        folder_run(dir / "runs", {"name=" + name, "threads=" + std::to_string(threads),
+                                  "model.heads=1", "train.batch_size=4", "train.grad_accum=2",
+                                  "attention.type=" + std::string(type)});
     EXPECT_EQ(run_lra_train(args, dir / (name + ".log")), 0) << read_text(dir / (name + ".log"));
   }
 }
