@@ -104,8 +104,9 @@ struct OutputConfig {
   std::string dir = "runs";
   bool save_checkpoint = true;
   bool tensorboard = true;
-  bool save_init_state = false;  // init.safetensors: the state before step 1
-  bool batch_indices = false;    // batches.jsonl: each step's example indices
+  bool save_init_state = false;   // init.safetensors: the state before step 1
+  bool save_final_state = false;  // final.safetensors: the state after the last step
+  bool batch_indices = false;     // batches.jsonl: each step's example indices
 };
 
 struct Config {

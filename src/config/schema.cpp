@@ -365,6 +365,10 @@ void add_eval_output_fields(Fields& f, EvalConfig& e, OutputConfig& o) {
                          "Write init.safetensors: the model's parameters and buffers before step "
                          "1, by name, for another implementation (or model.init_state) to start "
                          "from."));
+  f.push_back(bool_field("output.save_final_state", &o.save_final_state,
+                         "Write final.safetensors: the parameters and buffers after the last "
+                         "step (not the best model), by name, to compare with another "
+                         "implementation's."));
   f.push_back(bool_field("output.batch_indices", &o.batch_indices,
                          "Write batches.jsonl beside metrics.jsonl: per training step, the indices "
                          "into the train split of the examples its batch holds, in order, so "

@@ -12,6 +12,8 @@
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
+#include "config/config.h"
+#include "data/dataset.h"
 #include "data/npy.h"
 #include "data/pathfinder_set.h"
 #include "data/prepared.h"
@@ -173,6 +175,15 @@ int generate_set(const std::string& task, const lra::raw::PathfinderOptions& pf,
   return 0;
 }
 
+// The ListOps set lra_train generates for `config_path` (data.source: synthetic).
+lra::TaskData generated_listops(const std::string& config_path) {
+  const lra::Config config = lra::load_config(config_path);
+  if (config.task != "listops" || config.data.source != "synthetic")
+    throw std::invalid_argument(config_path +
+                                ": --from-config needs task: listops and data.source: synthetic");
+  return lra::load_task_data(config);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,8 +206,16 @@ int main(int argc, char** argv) {
         ->required();
     sub->add_flag("--quiet,-q", quiet, "no progress output");
   };
-  auto* c_listops = app.add_subcommand("listops", "ListOps from basic_{train,val,test}.tsv");
-  common(c_listops, "folder with basic_{train,val,test}.tsv (lra_release/listops-1000)");
+  auto* c_listops = app.add_subcommand(
+      "listops", "ListOps from basic_{train,val,test}.tsv, or the set lra_train generates");
+  common(c_listops, "folder with basic_{train,val,test}.tsv (lra_release/listops-1000)", false);
+  std::string listops_config;
+  c_listops
+      ->add_option("--from-config", listops_config,
+                   "instead of --input: an lra_train config with data.source: synthetic; writes "
+                   "the set lra_train generates for it (its seed, data.synthetic.*, "
+                   "data.max_length), for another implementation to read")
+      ->excludes("--input");
   c_listops
       ->add_option("--tokenization", listops.tokenization,
                    "fixed (official 2021: ']' kept) or peer (all brackets dropped)")
@@ -292,7 +311,15 @@ int main(int argc, char** argv) {
       lra::handle_stop_signals(on_stop_signal);
       return generate_set(cmd, cmd == "pathx" ? pathx : pathfinder, gen, out, quiet, progress);
     }
-    if (input.empty()) throw std::invalid_argument("--input is required (or --generate)");
+    if (cmd == "listops" && !listops_config.empty()) {
+      lra::write_prepared(out, generated_listops(listops_config),
+                          {{"tool", "lra_prepare"}, {"generated_from", listops_config}});
+      if (!quiet) std::cout << "wrote " << out << " (generated from " << listops_config << ")\n";
+      return 0;
+    }
+    if (input.empty())
+      throw std::invalid_argument(
+          "--input is required (or --generate for pathfinder/pathx, --from-config for listops)");
     const auto t0 = Clock::now();
     lra::raw::Prepared p;
     if (cmd == "listops")

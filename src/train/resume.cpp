@@ -21,6 +21,7 @@ const std::vector<std::string>& result_neutral_keys() {
                                                 "output.save_checkpoint",
                                                 "output.tensorboard",
                                                 "output.save_init_state",
+                                                "output.save_final_state",
                                                 "output.batch_indices",
                                                 "threads",
                                                 "train.log_every",

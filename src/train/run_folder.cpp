@@ -21,6 +21,7 @@ bool is_run_file(const std::string& name) {
                                        "last.pt",
                                        "events.out.tfevents.lra_train",
                                        "init.safetensors",
+                                       "final.safetensors",
                                        "batches.jsonl"};
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames) ||
          is_atomic_temp_name(name);

@@ -265,7 +265,8 @@ void TrainLoop::train_step(int64_t step) {
   const auto start = Clock::now();
   opt_->zero_grad();
   StepStats s = forward_backward(model_, batch, t_, device_);
-  const bool applied = nonfinite_.accept(step, s.loss_sum / s.count, clip_and_measure(model_, t_));
+  const double grad_norm = clip_and_measure(model_, t_);
+  const bool applied = nonfinite_.accept(step, s.loss_sum / s.count, grad_norm);
   if (applied) opt_->step();
   model_->encoder()->on_train_step(step);
   synchronize(device_);
@@ -292,7 +293,8 @@ void TrainLoop::train_step(int64_t step) {
                                    {"loss", window.loss_sum / window.count},
                                    {"accuracy", window.correct / window.count},
                                    {"lr", schedule_.lr(step - 1)},
-                                   {"ms_per_step", seconds * 1e3}};
+                                   {"ms_per_step", seconds * 1e3},
+                                   {"grad_norm", grad_norm}};  // this step's, before clipping
     if (window_seconds_ > 0 && matmul_gflops_ > 0) {
       const double gflops =
           step_flops_ * static_cast<double>(window_steps_) / window_seconds_ / 1e9;
@@ -419,6 +421,8 @@ TrainResult TrainLoop::finish(bool interrupted) {
   result.peak_memory_kind = device_.is_cuda() ? "cuda_allocated" : "process_rss";
   auto& timing = state_.timing;
   if (!interrupted) {
+    if (config_.output.save_final_state)
+      save_safetensors(run_dir_ + "/final.safetensors", snapshot(*model_));
     restore(*model_, best_state_, "the best model");
     result.test = evaluate(model_, data_.test, eval_batch_, 0, device_);
     log_scalars("test/", state_.step,

@@ -228,4 +228,59 @@ TEST(BatchIndicesCli, EachStepsIndicesOnceAndTheSameAfterAResume) {
   EXPECT_EQ(read_text(runs + "/split/batches.jsonl"), whole);
 }
 
+// The pieces another implementation needs to follow a run step by step: the set lra_train
+// generates, written as a prepared folder numpy reads; each step's gradient norm in
+// metrics.jsonl; the state after the last step.
+TEST(LockstepInputsCli, GeneratedListOpsFolderGradNormsAndFinalState) {
+  TempDir dir;
+  const std::string runs = dir / "runs", config = dir / "gen.yaml";
+  write_text(config,
+             "seed: 4\ntask: listops\ndata:\n  max_length: 40\n  synthetic:\n    train_size: "
+             "300\n    val_size: 50\n    test_size: 50\n    min_length: 4\n    max_length: 40\n    "
+             "max_depth: 3\n    max_args: 5\n");  // the quickstart's generator settings
+  std::string out;
+  ASSERT_EQ(run_shell(std::string(LRA_PREPARE_BIN) + " listops -q --from-config " + config +
+                          " --out " + (dir / "listops"),
+                      out),
+            0)
+      << out;
+  // Trained on the folder and on the generator: the same data, so the same run.
+  const std::vector<std::string> common = {"seed=4",
+                                           "data.max_length=40",
+                                           "data.synthetic.min_length=4",
+                                           "data.synthetic.max_length=40",
+                                           "output.save_final_state=true",
+                                           "output.save_init_state=true",
+                                           "train.log_every=1"};
+  auto from_files = common, generated = common;
+  from_files.insert(from_files.end(), {"data.source=files", "data.dir=" + (dir / "listops")});
+  ASSERT_EQ(run_lra_train(state_run(runs, "files", from_files), dir / "f.log"), 0)
+      << read_text(dir / "f.log");
+  ASSERT_EQ(run_lra_train(state_run(runs, "generated", generated), dir / "g.log"), 0)
+      << read_text(dir / "g.log");
+  const auto a = lra::load_safetensors(runs + "/files/final.safetensors");
+  const auto b = lra::load_safetensors(runs + "/generated/final.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  // The final state is what training made of the initial one.
+  const auto init = lra::load_safetensors(runs + "/files/init.safetensors");
+  EXPECT_FALSE(torch::equal(init["head_fc2.bias"], a["head_fc2.bias"]));
+  std::istringstream lines(read_text(runs + "/files/metrics.jsonl"));
+  int steps = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("loss")) continue;
+    ++steps;
+    ASSERT_TRUE(j.contains("grad_norm")) << line;
+    EXPECT_GT(j["grad_norm"].get<double>(), 0.0) << line;
+  }
+  EXPECT_EQ(steps, 9);
+  write_text(dir / "bad.yaml", "task: pathfinder\ndata:\n  max_length: 1024\n");
+  EXPECT_NE(run_shell(std::string(LRA_PREPARE_BIN) + " listops -q --from-config " +
+                          (dir / "bad.yaml") + " --out " + (dir / "bad"),
+                      out),
+            0);
+  EXPECT_NE(out.find("--from-config needs task: listops"), std::string::npos) << out;
+}
+
 }  // namespace
