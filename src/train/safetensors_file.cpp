@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -52,9 +53,15 @@ std::string read_whole(const std::string& path) {
   return bytes;
 }
 
+struct Stored {
+  uint64_t begin = 0;  // where its bytes start in the data
+  std::string name;
+  torch::Tensor tensor;
+};
+
 // One entry of the header: its dtype, shape and byte range, checked against the data size.
-torch::Tensor read_tensor(const std::string& path, const std::string& name, const Json& entry,
-                          const char* data, uint64_t data_bytes) {
+Stored read_tensor(const std::string& path, const std::string& name, const Json& entry,
+                   const char* data, uint64_t data_bytes) {
   const std::string at = path + ": tensor '" + name + "'";
   if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") ||
       !entry.contains("data_offsets"))
@@ -86,7 +93,7 @@ torch::Tensor read_tensor(const std::string& path, const std::string& name, cons
                              " bytes within the " + std::to_string(data_bytes) + " bytes of data");
   auto t = torch::empty(shape, torch::TensorOptions().dtype(type));
   if (expected > 0) std::memcpy(t.data_ptr(), data + begin, expected);
-  return t;
+  return {begin, name, t};
 }
 
 }  // namespace
@@ -129,21 +136,16 @@ NamedTensors load_safetensors(const std::string& path) {
     throw std::runtime_error(path + ": not a safetensors file (its header is not a JSON object)");
   const char* data = bytes.data() + 8 + header_bytes;
   const uint64_t data_bytes = bytes.size() - 8 - header_bytes;
-  // In the order of their data, so that overlapping ranges can be found.
-  std::vector<std::pair<uint64_t, std::string>> order;
+  std::vector<Stored> stored;
   for (const auto& [name, entry] : header.items())
-    if (name != "__metadata__")
-      order.push_back({entry.is_object() && entry.contains("data_offsets") &&
-                               entry["data_offsets"].is_array() && !entry["data_offsets"].empty() &&
-                               entry["data_offsets"][0].is_number_unsigned()
-                           ? entry["data_offsets"][0].get<uint64_t>()
-                           : 0,
-                       name});
-  std::sort(order.begin(), order.end());
+    if (name != "__metadata__") stored.push_back(read_tensor(path, name, entry, data, data_bytes));
+  // In the order of their data, so that overlapping ranges can be found.
+  std::sort(stored.begin(), stored.end(), [](const Stored& a, const Stored& b) {
+    return std::tie(a.begin, a.name) < std::tie(b.begin, b.name);
+  });
   NamedTensors tensors;
   uint64_t covered = 0;
-  for (const auto& [begin, name] : order) {
-    auto t = read_tensor(path, name, header[name], data, data_bytes);
+  for (const auto& [begin, name, t] : stored) {
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
     if (bytes > 0 && begin < covered)  // an empty tensor holds no bytes to share
       throw std::runtime_error(path + ": tensor '" + name + "' overlaps the one before it");
