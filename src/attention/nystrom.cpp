@@ -19,14 +19,19 @@ uint64_t splitmix64(uint64_t x) {
 
 }  // namespace
 
-torch::Tensor iterative_pinv(const torch::Tensor& a, int64_t iterations) {
+torch::Tensor iterative_pinv(const torch::Tensor& a, int64_t iterations, bool batch_wide_start) {
   auto eye = torch::eye(a.size(-1), a.options());  // (m, m)
-  auto magnitude = a.abs();
-  // Per matrix, not one maximum over the batch: each batch element's result must not depend on
-  // the others (padding invariance, batch-size invariance).
-  auto norm_1 = magnitude.sum(-2).amax(-1, true).unsqueeze(-1);    // (.., 1, 1) max column sum
-  auto norm_inf = magnitude.sum(-1).amax(-1, true).unsqueeze(-1);  // (.., 1, 1) max row sum
-  auto z = a.transpose(-2, -1) / (norm_1 * norm_inf);              // (.., m, m)
+  torch::Tensor z;
+  if (batch_wide_start) {
+    z = a.transpose(-2, -1) / a.sum(-2).max();  // (.., m, m)
+  } else {
+    // Per matrix, not one maximum over the batch: each batch element's result must not depend
+    // on the others (padding invariance, batch-size invariance).
+    auto magnitude = a.abs();
+    auto norm_1 = magnitude.sum(-2).amax(-1, true).unsqueeze(-1);    // (.., 1, 1) max column sum
+    auto norm_inf = magnitude.sum(-1).amax(-1, true).unsqueeze(-1);  // (.., 1, 1) max row sum
+    z = a.transpose(-2, -1) / (norm_1 * norm_inf);                   // (.., m, m)
+  }
   for (int64_t i = 0; i < iterations; ++i) {
     auto az = torch::matmul(a, z);
     z = torch::matmul(0.25 * z,

@@ -13,7 +13,10 @@ namespace lra {
 // uses (Razavi et al. 2014): Z <- Z (13 I - A Z (15 I - A Z (7 I - A Z))) / 4, started from
 // Z0 = A^T / (|A|_1 |A|_inf) of each matrix, which keeps the spectrum of A Z0 in (0, 1] and so
 // converges to pinv(A) for every matrix. Differentiable (the iterations are matmuls).
-torch::Tensor iterative_pinv(const torch::Tensor& a, int64_t iterations);
+// batch_wide_start: Z0 = A^T / (the largest column sum over the whole batch), as the Skyformer
+// repository's code (attention.convention: skyformer_code); it couples the batch elements.
+torch::Tensor iterative_pinv(const torch::Tensor& a, int64_t iterations,
+                             bool batch_wide_start = false);
 
 // (B, segments, L) matrix whose row j averages segment j of each sequence's real tokens: with n
 // real tokens, those of rank [floor(j n / segments), floor((j + 1) n / segments)) (at least one

@@ -63,6 +63,7 @@ struct AttentionConfig {
   std::string weight_sampler = "orthogonal";  // favor/favor_sharp: how the rows omega are drawn
   std::string row_norm = "chi";               // FAVOR+/FAVOR#: chi | sqrt_d
   double eps = 1e-6;                          // guard added to linear-attention denominators
+  std::string convention = "paper";  // favor/nystromformer/skyformer: paper | skyformer_code
 
   int64_t num_landmarks = 128;   // Nystromformer: segment-mean landmarks
   int64_t pinv_iterations = 6;   // Nystromformer/Skyformer: iterative pseudo-inverse steps

@@ -284,6 +284,12 @@ void add_attention_fields(Fields& f, AttentionConfig& a) {
   f.push_back(
       float_field("attention.eps", &a.eps, 0.0, 1.0, false,
                   "Added to attention denominators to keep them away from 0." + read_by("eps")));
+  f.push_back(choice_field(
+      "attention.convention", &a.convention, {"paper", "skyformer_code"},
+      "paper = the method as its paper defines it; skyformer_code = as the Skyformer repository's "
+      "code computes it, the code behind the Skyformer and SchoenbAt tables (docs/attention.md, "
+      "\"Reference code conventions\")." +
+          read_by("convention")));
   f.push_back(int_field("attention.num_landmarks", &a.num_landmarks, 1, kMaxInt,
                         "Landmarks per head: means of consecutive segments of the real tokens." +
                             read_by("num_landmarks")));
@@ -426,6 +432,12 @@ std::vector<std::string> attention_config_errors(const AttentionConfig& attentio
     errors.push_back("attention.conv_kernel: " + std::to_string(attention.conv_kernel) +
                      " is even; the convolution is centred on each token, so use an odd width "
                      "(or 0 for none)");
+  if (spec->name == "favor" && attention.convention == "skyformer_code" &&
+      (attention.component != "positive" || attention.weight_sampler == "fastfood_learned"))
+    errors.push_back(
+        "attention.convention: skyformer_code is the Skyformer code's Performer, "
+        "positive features on drawn directions; set attention.component: positive "
+        "and a weight_sampler other than fastfood_learned (or convention: paper)");
   if (spec->reads_key("kernel") && !spec->accepts_kernel(attention.kernel))
     errors.push_back("attention.kernel: " + spec->name + " does not compute kernel '" +
                      attention.kernel + "'; it computes " + join(spec->kernels, ", "));

@@ -25,11 +25,14 @@ std::string error_of(const std::vector<std::string>& overrides) {
 
 // A valid value other than the default for every attention.* key but type.
 const std::map<std::string, std::string> kNonDefault = {
-    {"features", "64"},        {"redraw_interval", "5"},  {"kernel", "sqrt"},
-    {"max_degree", "7"},       {"causal", "true"},        {"component", "oprf"},
-    {"weight_sampler", "qmc"}, {"row_norm", "sqrt_d"},    {"eps", "0.001"},
-    {"num_landmarks", "32"},   {"pinv_iterations", "10"}, {"conv_kernel", "35"},
-    {"linformer_k", "64"},     {"accumulation", "2"},     {"sampling_factor", "2.5"}};
+    {"features", "64"},         {"redraw_interval", "5"},
+    {"kernel", "sqrt"},         {"max_degree", "7"},
+    {"causal", "true"},         {"component", "oprf"},
+    {"weight_sampler", "qmc"},  {"row_norm", "sqrt_d"},
+    {"eps", "0.001"},           {"num_landmarks", "32"},
+    {"pinv_iterations", "10"},  {"conv_kernel", "35"},
+    {"linformer_k", "64"},      {"accumulation", "2"},
+    {"sampling_factor", "2.5"}, {"convention", "skyformer_code"}};
 
 TEST(BackendKeys, EveryAttentionKeyHasATestValue) {
   lra::Config defaults;
@@ -67,7 +70,8 @@ TEST(BackendKeys, UnreadKeysAreErrorsAndReadKeysAreAccepted) {
 TEST(BackendKeys, CausalWithFavorAndAKernelWithSoftmax) {
   EXPECT_EQ(error_of({"attention.type=favor", "attention.causal=true"}),
             "attention.causal: true is set, but favor does not read it (it reads features, "
-            "redraw_interval, component, weight_sampler, row_norm, eps); remove it (default false) "
+            "redraw_interval, component, weight_sampler, row_norm, eps, convention); remove it "
+            "(default false) "
             "or pick a "
             "backend that reads it. Read by: kernelized, schoenbat.");
   EXPECT_EQ(error_of({"attention.type=softmax", "attention.kernel=sqrt"}),

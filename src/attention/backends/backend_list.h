@@ -14,12 +14,12 @@
 // clang-format off
 LRA_ATTENTION_BACKEND(softmax, "exact softmax(q k^T / sqrt(d)) v, fused (blocked CPU kernel; scaled_dot_product_attention on CUDA)", QUADRATIC, "", READS(), KERNELS("exp"))
 LRA_ATTENTION_BACKEND(kernelized, "exact dot-product-kernel attention on SchoenbAt-normalised q, k (what schoenbat estimates)", QUADRATIC, "", READS("kernel", "causal", "eps"), KERNELS(LRA_DOT_KERNELS))
-LRA_ATTENTION_BACKEND(favor, "Performer-family random features of the softmax kernel: component function (FAVOR+ positive, OPRF, SADERF, trigonometric) x weight sampler", LINEAR, "softmax", READS("features", "redraw_interval", "component", "weight_sampler", "row_norm", "eps"), KERNELS("exp"))
+LRA_ATTENTION_BACKEND(favor, "Performer-family random features of the softmax kernel: component function (FAVOR+ positive, OPRF, SADERF, trigonometric) x weight sampler", LINEAR, "softmax", READS("features", "redraw_interval", "component", "weight_sampler", "row_norm", "eps", "convention"), KERNELS("exp"))
 LRA_ATTENTION_BACKEND(favor_sharp, "FAVOR#: dense-exponential random features with data-optimal parameters (softmax kernel)", LINEAR, "softmax", READS("features", "redraw_interval", "weight_sampler", "row_norm", "eps"), KERNELS("exp"))
 LRA_ATTENTION_BACKEND(schoenbat, "SchoenbAt: random Maclaurin features of a dot-product kernel with pre/post-SBN", LINEAR, "kernelized", READS("features", "redraw_interval", "kernel", "max_degree", "causal", "eps"), KERNELS(LRA_DOT_KERNELS))
 LRA_ATTENTION_BACKEND(linear_transformer, "Linear Transformer (Katharopoulos et al. 2020): kernel elu(q)+1 . elu(k)+1, keys times values first", LINEAR, "", READS("eps"), KERNELS())
-LRA_ATTENTION_BACKEND(nystromformer, "Nystromformer: Nystrom approximation of softmax attention on segment-mean landmarks, iterative pinv", LINEAR, "softmax", READS("num_landmarks", "pinv_iterations", "conv_kernel"), KERNELS("exp"))
+LRA_ATTENTION_BACKEND(nystromformer, "Nystromformer: Nystrom approximation of softmax attention on segment-mean landmarks, iterative pinv", LINEAR, "softmax", READS("num_landmarks", "pinv_iterations", "conv_kernel", "convention"), KERNELS("exp"))
 LRA_ATTENTION_BACKEND(linformer, "Linformer: keys and values projected along the sequence by a learned (k x max_length) E per head", LINEAR, "softmax", READS("linformer_k"), KERNELS("exp"))
 LRA_ATTENTION_BACKEND(gaussian_kernelized, "exact Gaussian-kernel attention exp(-(q-k)^2/2) on q, k scaled by d^-1/4, unnormalised (what skyformer estimates)", QUADRATIC, "", READS(), KERNELS("gaussian"))
-LRA_ATTENTION_BACKEND(skyformer, "Skyformer: Nystrom approximation of the Gaussian kernel on landmarks sampled from the real tokens of [q; k]", LINEAR, "gaussian_kernelized", READS("features", "accumulation", "sampling_factor", "pinv_iterations"), KERNELS("gaussian"))
+LRA_ATTENTION_BACKEND(skyformer, "Skyformer: Nystrom approximation of the Gaussian kernel on landmarks sampled from the real tokens of [q; k]", LINEAR, "gaussian_kernelized", READS("features", "accumulation", "sampling_factor", "pinv_iterations", "convention"), KERNELS("gaussian"))
 // clang-format on

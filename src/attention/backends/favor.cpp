@@ -18,6 +18,9 @@
 // batch per position (so queries and keys at different positions get different a, which biases
 // the estimate); its SADERF draws a at random once. Here every component uses the published
 // closed forms, per (batch, head) over the real tokens.
+//
+// attention.convention: skyformer_code computes the Performer of the Skyformer repository's code
+// instead (skyformer_code_attention below).
 #include <cmath>
 #include <stdexcept>
 
@@ -40,12 +43,39 @@ struct CallParameters {
   torch::Tensor psi;  // (B, H, 1, d): saderf
 };
 
+// The Skyformer code's Performer (src/models/attention_performer.py on performer-pytorch's
+// softmax_kernel): q, k scaled by d^-1/4 twice (so it estimates exp(q.k / d)), every feature
+// m^-1/2 (exp(w.x - |x|^2/2 - max) + 1e-4) with the maximum taken per query row and over the
+// whole key tensor (batch included), padded keys zeroed *before* the map (so they keep the
+// feature m^-1/2 (exp(-max) + 1e-4) and enter the denominator), values masked.
+torch::Tensor skyformer_code_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                       const torch::Tensor& v, const torch::Tensor& key_mask,
+                                       const torch::Tensor& w) {
+  constexpr double kFeatureEps = 1e-4;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  const double ratio = 1.0 / std::sqrt(static_cast<double>(w.size(0)));
+  auto mask = key_mask.to(q.scalar_type()).unsqueeze(1).unsqueeze(-1);  // (B, 1, L, 1)
+  auto x = q * scale, y = k * mask * scale;                             // (B, H, L, d)
+  auto wt = w.to(q.dtype()).t();                                        // (d, m)
+  auto proj_q = torch::matmul(x, wt), proj_k = torch::matmul(y, wt);    // (B, H, L, m)
+  auto half_q = 0.5 * x.pow(2).sum(-1, true), half_k = 0.5 * y.pow(2).sum(-1, true);
+  auto phi_q = ratio * (torch::exp(proj_q - half_q - proj_q.amax(-1, true)) + kFeatureEps);
+  auto phi_k = ratio * (torch::exp(proj_k - half_k - proj_k.max()) + kFeatureEps);
+  auto context = torch::matmul(phi_k.transpose(-2, -1), v * mask);       // (B, H, m, D)
+  auto denominator = torch::matmul(phi_q, phi_k.sum(-2).unsqueeze(-1));  // (B, H, L, 1)
+  return torch::matmul(phi_q, context) / denominator;                    // (B, H, L, D)
+}
+
 class FavorAttention : public SoftmaxFeatureAttention {
  public:
   FavorAttention(const AttentionConfig& config, const AttentionContext& context)
       : SoftmaxFeatureAttention(config, context),
         component_(config.component),
-        learned_(config.weight_sampler == "fastfood_learned") {
+        learned_(config.weight_sampler == "fastfood_learned"),
+        skyformer_code_(config.convention == "skyformer_code") {
+    if (skyformer_code_ && (component_ != "positive" || learned_))
+      throw std::invalid_argument(
+          "attention.convention: skyformer_code needs component positive on drawn directions");
     if (learned_ && redraw_interval_ > 0)
       throw std::invalid_argument(
           "attention.weight_sampler: fastfood_learned trains its FastFood factors, so it is not "
@@ -71,6 +101,7 @@ class FavorAttention : public SoftmaxFeatureAttention {
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
+    if (skyformer_code_) return skyformer_code_attention(q, k, v, key_mask, projection_);
     if (!learned_) return SoftmaxFeatureAttention::forward(q, k, v, key_mask);
     // The fast path's backward reaches q and k only; learned factors need autograd through W.
     const Features f = features(q, k, key_mask, /*stabilized=*/true);
@@ -199,6 +230,7 @@ class FavorAttention : public SoftmaxFeatureAttention {
 
   std::string component_;
   bool learned_;
+  bool skyformer_code_;
   FastfoodFactors fastfood_;  // fastfood_learned: parameters (and the permutation buffer)
   bool frozen_ = false;
   CallParameters frozen_parameters_;  // held only while frozen_

@@ -12,6 +12,7 @@
 // - pinv starts from A^T / (|A|_1 |A|_inf) of each matrix, as in the paper; the peer divides by
 //   one maximum column sum over the whole batch, which couples the batch elements.
 // - No attention dropout, as in the peer (the weights are never formed as an L x L matrix).
+// attention.convention: skyformer_code computes the peer's landmarks and pinv start instead.
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -25,12 +26,29 @@
 namespace lra::backends::nystromformer {
 namespace {
 
+// The Skyformer code's landmarks: the padded length cut into `segments` equal segments, each the
+// mean of its positions with pads counted as zeros. (B, segments, L) in key_mask's dtype.
+torch::Tensor padded_segment_means(const torch::Tensor& key_mask, int64_t segments) {
+  const int64_t L = key_mask.size(1);
+  if (L % segments != 0)
+    throw std::invalid_argument(
+        "nystromformer with attention.convention: skyformer_code needs the padded length (" +
+        std::to_string(L) + ") to be a multiple of attention.num_landmarks (" +
+        std::to_string(segments) + "), as the Skyformer code reshapes it into equal segments");
+  auto segment = torch::div(torch::arange(L, key_mask.options().dtype(torch::kInt64)), L / segments,
+                            "floor");  // (L): the segment of each position
+  auto j = torch::arange(segments, segment.options()).unsqueeze(-1);     // (m, 1)
+  auto member = (segment.unsqueeze(0) == j).to(key_mask.scalar_type());  // (m, L)
+  return member.unsqueeze(0) * key_mask.unsqueeze(1) / static_cast<double>(L / segments);
+}
+
 class NystromformerAttention : public AttentionBackend {
  public:
   NystromformerAttention(const AttentionConfig& config, const AttentionContext& context)
       : landmarks_(config.num_landmarks),
         iterations_(config.pinv_iterations),
-        conv_kernel_(config.conv_kernel) {
+        conv_kernel_(config.conv_kernel),
+        skyformer_code_(config.convention == "skyformer_code") {
     if (landmarks_ < 1) throw std::invalid_argument("attention.num_landmarks must be >= 1");
     if (iterations_ < 0) throw std::invalid_argument("attention.pinv_iterations must be >= 0");
     if (conv_kernel_ < 0 || (conv_kernel_ > 0 && conv_kernel_ % 2 == 0))
@@ -79,7 +97,10 @@ class NystromformerAttention : public AttentionBackend {
     // No masking of q and k is needed: the averaging matrix gives pads no weight, and padded keys
     // are masked where they enter (kernel_3).
     auto qs = q * scale, ks = k * scale;  // (B, H, L, d)
-    auto means = segment_means_matrix(key_mask.to(q.scalar_type()), landmarks_).unsqueeze(1);
+    auto mask = key_mask.to(q.scalar_type());
+    auto means = (skyformer_code_ ? padded_segment_means(mask, landmarks_)
+                                  : segment_means_matrix(mask, landmarks_))
+                     .unsqueeze(1);               // (B, 1, m, L)
     auto q_landmarks = torch::matmul(means, qs);  // (B, H, m, d)
     auto k_landmarks = torch::matmul(means, ks);  // (B, H, m, d)
     auto kernel_1 =
@@ -91,11 +112,13 @@ class NystromformerAttention : public AttentionBackend {
             .masked_fill(padded_key_columns(key_mask), -std::numeric_limits<float>::infinity());
     auto kernel_3 = torch::softmax(scores_3, -1);
     // Right to left: every product is O(L m d) or O(m^2 d), never L x m x m.
-    return torch::matmul(
-        kernel_1, torch::matmul(iterative_pinv(kernel_2, iterations_), torch::matmul(kernel_3, v)));
+    return torch::matmul(kernel_1,
+                         torch::matmul(iterative_pinv(kernel_2, iterations_, skyformer_code_),
+                                       torch::matmul(kernel_3, v)));
   }
 
   int64_t landmarks_, iterations_, conv_kernel_;
+  bool skyformer_code_;
   torch::Tensor conv_weight_;
 };
 

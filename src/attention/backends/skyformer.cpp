@@ -40,7 +40,9 @@ constexpr double kRegularizer = 0.1;
 class SkyformerAttention : public AttentionBackend {
  public:
   SkyformerAttention(const AttentionConfig& config, const AttentionContext& context)
-      : accumulation_(config.accumulation), iterations_(config.pinv_iterations) {
+      : accumulation_(config.accumulation),
+        iterations_(config.pinv_iterations),
+        skyformer_code_(config.convention == "skyformer_code") {
     if (config.features < 0) throw std::invalid_argument("attention.features must be >= 0");
     if (accumulation_ < 1) throw std::invalid_argument("attention.accumulation must be >= 1");
     if (iterations_ < 0) throw std::invalid_argument("attention.pinv_iterations must be >= 0");
@@ -69,7 +71,8 @@ class SkyformerAttention : public AttentionBackend {
                         const torch::Tensor& key_mask) override {
     const int64_t B = q.size(0), H = q.size(1), L = q.size(2), d = q.size(3);
     const int64_t a = accumulation_, c = columns_, sampled = a * c;
-    const double scale = std::pow(static_cast<double>(d), -0.25);
+    // The Skyformer code hard-codes 32^-1/4 (its head_dim): the same at d = 32.
+    const double scale = std::pow(skyformer_code_ ? 32.0 : static_cast<double>(d), -0.25);
     auto qs = q * scale, ks = k * scale;  // (B, H, L, d)
 
     // Uniform ranks among each sequence's n real tokens, then their positions. Drawn (B, a c)
@@ -100,7 +103,8 @@ class SkyformerAttention : public AttentionBackend {
     // Symmetric normalisation brings the spectrum into (0, 1] before the iterative inverse.
     auto d_inv_sqrt = w.sum(-1).rsqrt();  // (B, H, c)
     auto normalized = d_inv_sqrt.unsqueeze(-1) * w * d_inv_sqrt.unsqueeze(-2);
-    auto middle = d_inv_sqrt.unsqueeze(-1) * iterative_pinv(normalized, iterations_) *
+    auto middle = d_inv_sqrt.unsqueeze(-1) *
+                  iterative_pinv(normalized, iterations_, skyformer_code_) *
                   d_inv_sqrt.unsqueeze(-2);                     // (B, H, c, c)
     auto context = torch::matmul(c_k.transpose(-2, -1), v);     // (B, H, c, d)
     return torch::matmul(c_q, torch::matmul(middle, context));  // (B, H, L, d)
@@ -112,6 +116,7 @@ class SkyformerAttention : public AttentionBackend {
 
  private:
   int64_t accumulation_, iterations_, columns_ = 1;
+  bool skyformer_code_;       // convention skyformer_code: the code's batch-wide pinv start
   torch::Tensor draw_seed_;   // (1) int64: the layer seed's bits, restored from checkpoints
   torch::Tensor draw_index_;  // (1) int64: the training draw (the last optimizer step)
 };
