@@ -29,4 +29,5 @@ bench listops --config configs/listops.yaml "${few[@]}"
 bench text --config configs/listops.yaml "${few[@]}" --set data.max_length=4000
 bench pathfinder --config configs/pathfinder.yaml "${pixels[@]}"
 bench image --config configs/pathfinder.yaml "${pixels[@]}" --set train.batch_size=256
-echo "per-task tables: $OUT/*.txt"
+python3 experiments/paper_tables/extrapolate_full_protocol.py "$OUT" > "$OUT/extrapolation.md"
+echo "per-task tables: $OUT/*.txt; the whole table's hours: $OUT/extrapolation.md"
