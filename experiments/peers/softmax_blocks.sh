@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Block sizes of the blocked CPU softmax (src/attention/blocked_softmax_cpu.cpp) against SDPA:
+# Block sizes of the blocked CPU softmax (src/attention/cpu/blocked_softmax.cpp) against SDPA:
 # each round times SDPA and then every block size (LRA_SOFTMAX_BLOCKS=<queries>x<keys>), one
 # attention layer forward+backward (batch 4, heads 2, head_dim 32), per length; prints the
 # median ms and SDPA/ours per round (median, min-max).

@@ -1,5 +1,5 @@
 // The attention interface every backend implements. Backends are registered in
-// src/attention/backends/backend_list.h and built by make_attention (registry.h).
+// src/attention_spec/backend_list.h and built by make_attention (registry.h).
 #pragma once
 #include <cstdint>
 #include <functional>

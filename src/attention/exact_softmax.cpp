@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 
 #include "attention/attention.h"
-#include "attention/blocked_softmax_cpu.h"
+#include "attention/cpu/blocked_softmax.h"
 
 namespace lra {
 

@@ -14,7 +14,7 @@ torch::Tensor softmax_attention_reference(const torch::Tensor& q, const torch::T
                                           double dropout, bool training);
 
 // The same without the L x L matrix, with scores q.k * scale (default d^-1/2): on the CPU in
-// float32 / float64 the blocked kernel (blocked_softmax_cpu.h: dropout and padding without
+// float32 / float64 the blocked kernel (cpu/blocked_softmax.h: dropout and padding without
 // leaving the blocked path; padded queries' rows zero), elsewhere LibTorch's
 // scaled_dot_product_attention (flash / memory-efficient attention on CUDA) with the boolean mask
 // applied as -inf. Padded keys get exactly zero weight either way.

@@ -1,6 +1,7 @@
-// Matmul FLOP counts of one attention layer, for lra_bench's achieved rates: each backend's
-// registration line names its own formula, built from the shared terms below (multiply-add =
-// 2 FLOPs; elementwise work such as exp or the Maclaurin products is not counted).
+// Matmul FLOP counts of one attention layer, for lra_bench's achieved rates: each backend's file
+// defines its own formula (`flops` in src/attention/backends/<name>.cpp, found through the
+// registry), built from the shared terms below (multiply-add = 2 FLOPs; elementwise work such as
+// exp or the Maclaurin products is not counted).
 #pragma once
 #include <cstdint>
 

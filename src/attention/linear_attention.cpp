@@ -8,11 +8,16 @@
 #include <torch/torch.h>
 
 #include "attention/attention.h"
-#include "attention/caller_state_parallel.h"
-#include "attention/fused_linear_attention_cpu.h"
+#include "attention/cpu/caller_state_parallel.h"
+#include "attention/cpu/fused_linear_attention.h"
 
 namespace lra {
 namespace {
+
+// What the fused CPU kernel reads of a map; empty for maps it does not run.
+FusedFeatureMap fused_map(const ChunkedFeatureMap& map) {
+  return {map.exp_projection(), map.maclaurin_layout(), map.num_features()};
+}
 
 torch::Tensor zero_padded_keys(const torch::Tensor& phi_k, const torch::Tensor& key_mask) {
   return phi_k.masked_fill(padded_key_rows(key_mask), 0.0);
@@ -152,9 +157,10 @@ class ChunkedLinearAttentionFunction
       query_shift = torch::empty({BH, L, 1}, opts);
     }
     const LinearAttentionTensors t{x3, y3, v1, sum_t, key_shift, out3, den, query_shift};
-    const bool fused = cpu_kernels && fused_kernel_applies(*map, t);
+    const bool fused = cpu_kernels && fused_kernel_applies(fused_map(*map), t);
     for_each_slice(BH, x.device(), [&](int64_t b0, int64_t b1) {
-      if (fused) return fused_linear_attention_forward_cpu(*map, t, eps, chunk_rows, b0, b1);
+      if (fused)
+        return fused_linear_attention_forward_cpu(fused_map(*map), t, eps, chunk_rows, b0, b1);
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map->slice(b0, b1);
@@ -218,8 +224,8 @@ class ChunkedLinearAttentionFunction
     const auto g_rows = fused ? g.contiguous() : g;
     for_each_slice(BH, x3.device(), [&](int64_t b0, int64_t b1) {
       if (fused)
-        return fused_linear_attention_backward_cpu(map, t, eps, chunk_rows, b0, b1, g_rows, dx, dy,
-                                                   dv);
+        return fused_linear_attention_backward_cpu(fused_map(map), t, eps, chunk_rows, b0, b1,
+                                                   g_rows, dx, dy, dv);
       torch::NoGradGuard no_grad;
       const int64_t nb = b1 - b0;
       auto part = map.slice(b0, b1);

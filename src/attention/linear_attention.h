@@ -16,8 +16,8 @@
 
 namespace lra {
 
-struct ExpProjection;    // fused_linear_attention_cpu.h
-struct MaclaurinLayout;  // feature_maps.h
+struct ExpProjection;    // cpu/kernel_layouts.h
+struct MaclaurinLayout;  // cpu/kernel_layouts.h
 
 // phi_q, phi_k: (B, H, L, m); v: (B, H, L, D); key_mask: (B, L), 1 = real key. Padded keys'
 // features are zeroed here, so they leave numerator and denominator. Keys-times-values first:
@@ -47,7 +47,7 @@ class ChunkedFeatureMap : public torch::CustomClassHolder {
   // per-(batch, head) parameters narrow them; shared ones return a copy of themselves).
   virtual c10::intrusive_ptr<ChunkedFeatureMap> slice(int64_t begin, int64_t end) const = 0;
   // The parameters of the softmax-kernel (exp) maps and of the Maclaurin map, which the fused
-  // CPU kernel (fused_linear_attention_cpu.h) runs without calling features() or vjp(); null for
+  // CPU kernel (cpu/fused_linear_attention.h) runs without calling features() or vjp(); null for
   // other maps.
   virtual const ExpProjection* exp_projection() const { return nullptr; }
   virtual const MaclaurinLayout* maclaurin_layout() const { return nullptr; }

@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "attention/random_features.h"
+#include "attention/features/random_features.h"
 
 namespace lra {
 
@@ -15,9 +15,6 @@ RandomFeatureAttention::RandomFeatureAttention(const AttentionConfig& config,
       redraw_interval_(config.redraw_interval),
       eps_(config.eps),
       execution_(context.execution) {
-  if (config.features < 1) throw std::invalid_argument("attention.features must be >= 1");
-  if (config.redraw_interval < 0)
-    throw std::invalid_argument("attention.redraw_interval must be >= 0");
   draw_index_ = register_buffer("draw_index", torch::zeros({1}, torch::kInt64));
 }
 

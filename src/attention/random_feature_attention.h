@@ -8,7 +8,7 @@
 #include <torch/types.h>
 
 #include "attention/attention.h"
-#include "config/config.h"
+#include "attention_spec/attention_config.h"
 
 namespace lra {
 

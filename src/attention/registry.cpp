@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 
-#include "config/schema.h"
 #include "util/strings.h"
 
 namespace lra {
@@ -14,7 +13,7 @@ namespace lra {
   torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, \
                           const torch::Tensor& key_mask, const AttentionConfig& config);          \
   }
-#include "attention/backends/backend_list.h"
+#include "attention_spec/backend_list.h"
 #undef LRA_ATTENTION_BACKEND
 
 namespace {
@@ -24,7 +23,7 @@ std::vector<BackendImplementation> implementations() {
 #define LRA_ATTENTION_BACKEND(name, ...)                                     \
   {&attention_backend(#name), &backends::name::make, &backends::name::flops, \
    &backends::name::reference},
-#include "attention/backends/backend_list.h"
+#include "attention_spec/backend_list.h"
 #undef LRA_ATTENTION_BACKEND
   };
   return table;
@@ -41,7 +40,7 @@ const BackendImplementation& attention_implementation(const std::string& name) {
 }
 
 AttentionPtr make_attention(const AttentionConfig& config, const AttentionContext& context) {
-  const auto errors = attention_config_errors(config);
+  const auto errors = attention_config_errors(config, context.max_length);
   if (!errors.empty()) throw std::invalid_argument(join(errors, "\n"));
   return attention_implementation(config.type).make(config, context);
 }

@@ -1,5 +1,5 @@
 // The attention backends' implementations: the LibTorch half of each registration line
-// (src/attention/backends/backend_list.h), looked up by attention.type.
+// (src/attention_spec/backend_list.h), looked up by attention.type.
 #pragma once
 #include <string>
 #include <vector>
@@ -7,9 +7,8 @@
 #include <torch/types.h>
 
 #include "attention/attention.h"
-#include "attention/backend_spec.h"
 #include "attention/flop_count.h"
-#include "config/config.h"
+#include "attention_spec/backend_spec.h"
 
 namespace lra {
 

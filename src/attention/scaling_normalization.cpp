@@ -9,7 +9,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "attention/cpu_vector_math.h"
+#include "attention/cpu/vector_math.h"
 
 namespace lra {
 namespace {
@@ -19,7 +19,7 @@ constexpr double kNormFloor = 1e-12;  // head_dim 1 standardises to 0; keep it 0
 constexpr int64_t kRowGrain = 256;    // rows per task of the fused passes
 constexpr int64_t kBlockRows = 64;    // post-SBN rows per block (its scratch stays in L1)
 
-// The float row passes are compiled once per vector width (cpu_vector_math.h: LRA_VECTOR_CLONES,
+// The float row passes are compiled once per vector width (cpu/vector_math.h: LRA_VECTOR_CLONES,
 // picked when the library loads); their helpers are inlined into each clone.
 #define LRA_INLINE inline __attribute__((always_inline))
 

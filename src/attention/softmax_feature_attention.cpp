@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "attention/weight_samplers.h"
+#include "attention/features/weight_samplers.h"
 
 namespace lra {
 

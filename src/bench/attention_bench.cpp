@@ -158,62 +158,75 @@ struct Workload {
   std::shared_ptr<torch::nn::Module> keep_alive;
 };
 
-Workload make_workload(const AttentionBenchOptions& o, const std::string& backend,
-                       const std::string& scope, bool backward, int64_t L,
-                       const torch::Device& device) {
+// (B, L) float mask whose last floor(L x padded_fraction) keys of every row are padding.
+torch::Tensor bench_mask(const AttentionBenchOptions& o, int64_t L, const torch::Device& device) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  auto mask = torch::ones({o.batch, L}, opts);  // (B, L)
+  const int64_t padded = static_cast<int64_t>(static_cast<double>(L) * o.padded_fraction);
+  if (padded > 0) mask.narrow(1, L - padded, padded).zero_();
+  return mask;
+}
+
+// One attention layer on random q, k, v.
+Workload attention_workload(const AttentionBenchOptions& o, const std::string& backend,
+                            bool backward, int64_t L, const torch::Device& device) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1234 + static_cast<uint64_t>(L));
   auto opts = torch::TensorOptions().dtype(torch::kFloat32);
-  const int64_t B = o.batch, H = o.heads, d = o.head_dim, dim = H * d;
-  auto mask = torch::ones({B, L}, opts.device(device));  // (B, L)
-  const int64_t padded = static_cast<int64_t>(static_cast<double>(L) * o.padded_fraction);
-  if (padded > 0) mask.narrow(1, L - padded, padded).zero_();  // the last keys of every row
-  AttentionShape shape{B, H, L, d, o.features};
-  const ExecutionOptions execution{o.chunk_rows};
-  Workload w;
-  if (scope == "attention") {
-    AttentionPtr attention;
-    if (is_reference(backend)) {
-      attention = std::make_shared<ReferenceAttention>(attention_config(o, backend));
-    } else {
-      AttentionContext context{H, d, o.attention_dropout, 1, execution};
-      context.max_length = L;
-      attention = make_attention(attention_config(o, backend), context);
-    }
-    attention->to(device);
-    attention->train(o.attention_dropout > 0.0);  // training mode only to apply the dropout
-    w.flops = run_flops(backend, shape, *attention, backward);
-    w.keep_alive = attention;
-    std::vector<torch::Tensor> qkv;  // (B, H, L, d) each
-    for (int i = 0; i < 3; ++i)
-      qkv.push_back(torch::randn({B, H, L, d}, gen, opts).to(device).requires_grad_(backward));
-    auto grad_out = torch::randn({B, H, L, d}, gen, opts).to(device);
-    if (!backward) {
-      w.run = [attention, qkv, mask] {
-        c10::InferenceMode inference;
-        attention->forward(qkv[0], qkv[1], qkv[2], mask);
-      };
-    } else {
-      w.run = [attention, qkv, mask, grad_out] {
-        for (auto t : qkv) t.mutable_grad().reset();
-        attention->forward(qkv[0], qkv[1], qkv[2], mask).backward(grad_out);
-      };
-    }
-    return w;
+  const int64_t B = o.batch, H = o.heads, d = o.head_dim;
+  auto mask = bench_mask(o, L, device);
+  AttentionPtr attention;
+  if (is_reference(backend)) {
+    attention = std::make_shared<ReferenceAttention>(attention_config(o, backend));
+  } else {
+    AttentionContext context{H, d, o.attention_dropout, 1, ExecutionOptions{o.chunk_rows}};
+    context.max_length = L;
+    attention = make_attention(attention_config(o, backend), context);
   }
+  attention->to(device);
+  attention->train(o.attention_dropout > 0.0);  // training mode only to apply the dropout
+  Workload w;
+  w.flops = run_flops(backend, AttentionShape{B, H, L, d, o.features}, *attention, backward);
+  w.keep_alive = attention;
+  std::vector<torch::Tensor> qkv;  // (B, H, L, d) each
+  for (int i = 0; i < 3; ++i)
+    qkv.push_back(torch::randn({B, H, L, d}, gen, opts).to(device).requires_grad_(backward));
+  auto grad_out = torch::randn({B, H, L, d}, gen, opts).to(device);
+  if (!backward) {
+    w.run = [attention, qkv, mask] {
+      c10::InferenceMode inference;
+      attention->forward(qkv[0], qkv[1], qkv[2], mask);
+    };
+  } else {
+    w.run = [attention, qkv, mask, grad_out] {
+      for (auto t : qkv) t.mutable_grad().reset();
+      attention->forward(qkv[0], qkv[1], qkv[2], mask).backward(grad_out);
+    };
+  }
+  return w;
+}
+
+// One encoder block (the --config's model settings, the shape flags) on random input.
+Workload block_workload(const AttentionBenchOptions& o, const std::string& backend, bool backward,
+                        int64_t L, const torch::Device& device) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1234 + static_cast<uint64_t>(L));
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+  const int64_t B = o.batch, dim = o.heads * o.head_dim;
+  auto mask = bench_mask(o, L, device);
   ModelConfig model;
   if (!o.config.empty()) model = load_config(o.config).model;
   model.dim = dim;
   model.qkv_dim = 0;
-  model.heads = H;
+  model.heads = o.heads;
   model.mlp_dim = o.mlp_dim;
   model.dropout = 0.0;
   model.attention_dropout = o.attention_dropout;
-  EncoderBlock block(model, attention_factory(attention_config(o, backend), execution), L, 1);
+  const AttentionConfig attention = attention_config(o, backend);
+  EncoderBlock block(model, attention_factory(attention, ExecutionOptions{o.chunk_rows}), L, 1);
   block->to(device);
   block->train(o.attention_dropout > 0.0);
-  const double linear = block_linear_forward_flops(B, L, dim, dim, o.mlp_dim);
-  w.flops = run_flops(backend, shape, block->attention(), backward) + linear +
-            (backward ? 2.0 * linear : 0.0);
+  Workload w;
+  const FlopCount count = block->matmul_flops(attention, B, L);
+  w.flops = count.forward + (backward ? count.backward : 0.0);
   w.keep_alive = block.ptr();
   auto x = torch::randn({B, L, dim}, gen, opts).to(device).requires_grad_(backward);  // (B,L,dim)
   auto grad_out = torch::randn({B, L, dim}, gen, opts).to(device);
@@ -257,7 +270,9 @@ Case measure_case(const AttentionBenchOptions& o, const std::string& backend,
                   const torch::Device& device) {
   Case c{backend, scope, pass, L};
   try {
-    auto w = make_workload(o, backend, scope, pass == "forward+backward", L, device);
+    const bool backward = pass == "forward+backward";
+    auto w = scope == "attention" ? attention_workload(o, backend, backward, L, device)
+                                  : block_workload(o, backend, backward, L, device);
     c.flops = w.flops;
     MemoryProbe memory(device);
     memory.start();
@@ -385,6 +400,121 @@ std::string machine_line(int64_t threads) {
   return s.str();
 }
 
+namespace {
+
+// Why a case need not run: the time or memory cap its backend's previous (and earlier) lengths
+// predict for it; empty when it should run.
+std::string predicted_cap(const AttentionBenchOptions& o, const std::string& backend, int64_t L,
+                          const Case& previous, const Case* earlier) {
+  const double r = static_cast<double>(L) / static_cast<double>(previous.length);
+  const double time_growth = is_quadratic(backend) ? r * r : r;
+  double memory_growth = time_growth;
+  if (earlier && earlier->ok() && earlier->peak_mib > 1.0 && previous.peak_mib > 1.0)
+    memory_growth = std::pow(previous.peak_mib / earlier->peak_mib,
+                             std::log(r) / std::log(static_cast<double>(previous.length) /
+                                                    static_cast<double>(earlier->length)));
+  if (previous.ms.median * time_growth > o.time_cap_s * 1e3) return "time cap";
+  if (previous.peak_mib * std::max(memory_growth, 1.0) > o.memory_cap_mib) return "memory cap";
+  return "";
+}
+
+// Every length of one backend, scope and pass, shortest first; after a length fails or hits a
+// cap, the longer ones are not run and carry why.
+std::vector<Case> measure_series(const AttentionBenchOptions& o, const std::string& backend,
+                                 const std::string& scope, const std::string& pass,
+                                 const torch::Device& device) {
+  std::vector<Case> series;
+  std::string stop;  // why this backend stopped at a shorter length
+  for (auto L : o.lengths) {
+    Case c{backend, scope, pass, L};
+    const Case* previous = series.empty() ? nullptr : &series.back();
+    const Case* earlier = series.size() < 2 ? nullptr : &series[series.size() - 2];
+    if (scope == "block" && is_reference(backend)) {
+      c.status = "n/a";
+    } else if (!stop.empty()) {
+      c.status = stop;
+    } else if (previous && previous->ok()) {
+      // Predict this length from the previous ones before paying for it.
+      const std::string cap = predicted_cap(o, backend, L, *previous, earlier);
+      if (!cap.empty()) c.status = cap;
+    }
+    if (c.status == "ok") {
+      c = measure_case(o, backend, scope, pass, L, device);
+      std::cerr << scope << " " << pass << " " << backend << " L=" << L << ": "
+                << (c.ok()
+                        ? milliseconds(c.ms.median) + " ms, peak " + fixed(c.peak_mib, 0) + " MiB"
+                        : c.status)
+                << "\n";
+    }
+    if (!c.ok() && c.status != "n/a" && stop.empty())
+      stop = c.status.rfind("error", 0) == 0 ? "error" : c.status;
+    series.push_back(c);
+  }
+  return series;
+}
+
+std::string header(const AttentionBenchOptions& o, int64_t threads, const torch::Device& device,
+                   double matmul_start, double matmul_end) {
+  std::ostringstream head;
+  head << "lra_bench attention: batch " << o.batch << ", heads " << o.heads << ", head_dim "
+       << o.head_dim << ", features " << o.features << ", mlp_dim " << o.mlp_dim << ", kernel "
+       << o.kernel << ", float32, " << padding_line(o) << ", attention dropout "
+       << o.attention_dropout << ", device " << o.device << "\n"
+       << "machine: " << machine_line(threads) << "\n"
+       << "large matmul (2048 x 2048 x 2048, float32): " << fixed(matmul_start, 1)
+       << " GFLOP/s at start, " << fixed(matmul_end, 1)
+       << " GFLOP/s at end; % of matmul uses the higher\n"
+       << "warm-up " << o.warmup << ", up to " << o.repeats << " timed runs per case, time cap "
+       << o.time_cap_s << " s per run, memory cap " << o.memory_cap_mib
+       << " MiB; peak = " << (device.is_cuda() ? "CUDA allocator peak" : "RSS growth over the case")
+       << "; GFLOP = matmul FLOPs of the algorithm (each backend's registered flops, "
+          "src/attention/backends/*.cpp and src/attention/flop_count.cpp; a block adds its "
+          "linear layers, src/model/transformer.cpp)\n";
+  return head.str();
+}
+
+nlohmann::ordered_json case_json(const std::vector<Case>& cases, const Case& c, double matmul) {
+  nlohmann::ordered_json e = {{"backend", c.backend}, {"scope", c.scope},   {"pass", c.pass},
+                              {"length", c.length},   {"status", c.status}, {"runs", c.runs}};
+  if (!c.ok()) return e;
+  const Derived d = derive(cases, c, matmul);
+  e["ms"] = {
+      {"median", c.ms.median}, {"min", c.ms.min}, {"max", c.ms.max}, {"spread", c.ms.spread}};
+  e["peak_mib"] = c.peak_mib;
+  e["gflop"] = c.flops / 1e9;
+  e["gflops"] = d.gflops;
+  e["percent_of_matmul"] = d.percent_of_matmul;
+  e["speedup_vs_softmax"] = d.vs_softmax > 0 ? nlohmann::ordered_json(d.vs_softmax) : nullptr;
+  e["speedup_vs_kernelized"] =
+      d.vs_kernelized > 0 ? nlohmann::ordered_json(d.vs_kernelized) : nullptr;
+  e["growth_vs_half_length"] = d.growth > 0 ? nlohmann::ordered_json(d.growth) : nullptr;
+  return e;
+}
+
+nlohmann::ordered_json results_json(const AttentionBenchOptions& o, int64_t threads,
+                                    const std::vector<Case>& cases, double matmul_start,
+                                    double matmul_end) {
+  nlohmann::ordered_json j;
+  j["machine"] = machine_line(threads);
+  j["device"] = o.device;
+  j["threads"] = threads;
+  j["shape"] = {{"batch", o.batch},
+                {"heads", o.heads},
+                {"head_dim", o.head_dim},
+                {"features", o.features},
+                {"mlp_dim", o.mlp_dim},
+                {"kernel", o.kernel},
+                {"padded_fraction", o.padded_fraction},
+                {"attention_dropout", o.attention_dropout}};
+  j["matmul_gflops"] = {{"start", matmul_start}, {"end", matmul_end}};
+  j["cases"] = nlohmann::ordered_json::array();
+  const double matmul = std::max(matmul_start, matmul_end);
+  for (const auto& c : cases) j["cases"].push_back(case_json(cases, c, matmul));
+  return j;
+}
+
+}  // namespace
+
 int run_attention_bench(const AttentionBenchOptions& o) {
   const int threads = apply_thread_count(o.threads);
   torch::Device device(torch::kCPU);
@@ -400,100 +530,17 @@ int run_attention_bench(const AttentionBenchOptions& o) {
   std::vector<Case> cases;
   for (const auto& backend : o.backends)
     for (const auto& scope : o.scopes)
-      for (const auto& pass : o.passes) {
-        std::string stop;            // why this backend stopped at a shorter length
-        std::vector<size_t> series;  // indices in `cases` of this backend, scope and pass
-        for (auto L : o.lengths) {
-          Case c{backend, scope, pass, L};
-          const Case* previous = series.empty() ? nullptr : &cases[series.back()];
-          const Case* earlier = series.size() < 2 ? nullptr : &cases[series[series.size() - 2]];
-          if (scope == "block" && is_reference(backend)) {
-            c.status = "n/a";
-          } else if (!stop.empty()) {
-            c.status = stop;
-          } else if (previous && previous->ok()) {
-            // Predict this length from the previous ones before paying for it.
-            const double r = static_cast<double>(L) / static_cast<double>(previous->length);
-            const double time_growth = is_quadratic(backend) ? r * r : r;
-            double memory_growth = time_growth;
-            if (earlier && earlier->ok() && earlier->peak_mib > 1.0 && previous->peak_mib > 1.0)
-              memory_growth =
-                  std::pow(previous->peak_mib / earlier->peak_mib,
-                           std::log(r) / std::log(static_cast<double>(previous->length) /
-                                                  static_cast<double>(earlier->length)));
-            if (previous->ms.median * time_growth > o.time_cap_s * 1e3)
-              c.status = "time cap";
-            else if (previous->peak_mib * std::max(memory_growth, 1.0) > o.memory_cap_mib)
-              c.status = "memory cap";
-          }
-          if (c.status == "ok") {
-            c = measure_case(o, backend, scope, pass, L, device);
-            std::cerr << scope << " " << pass << " " << backend << " L=" << L << ": "
-                      << (c.ok() ? milliseconds(c.ms.median) + " ms, peak " + fixed(c.peak_mib, 0) +
-                                       " MiB"
-                                 : c.status)
-                      << "\n";
-          }
-          if (!c.ok() && c.status != "n/a" && stop.empty())
-            stop = c.status.rfind("error", 0) == 0 ? "error" : c.status;
-          series.push_back(cases.size());
-          cases.push_back(c);
-        }
-      }
+      for (const auto& pass : o.passes)
+        for (auto& c : measure_series(o, backend, scope, pass, device)) cases.push_back(c);
   const double matmul_end = matmul_gflops(device);
-  const double matmul = std::max(matmul_start, matmul_end);
 
-  std::ostringstream head;
-  head << "lra_bench attention: batch " << o.batch << ", heads " << o.heads << ", head_dim "
-       << o.head_dim << ", features " << o.features << ", mlp_dim " << o.mlp_dim << ", kernel "
-       << o.kernel << ", float32, " << padding_line(o) << ", attention dropout "
-       << o.attention_dropout << ", device " << o.device << "\n"
-       << "machine: " << machine_line(threads) << "\n"
-       << "large matmul (2048 x 2048 x 2048, float32): " << fixed(matmul_start, 1)
-       << " GFLOP/s at start, " << fixed(matmul_end, 1)
-       << " GFLOP/s at end; % of matmul uses the higher\n"
-       << "warm-up " << o.warmup << ", up to " << o.repeats << " timed runs per case, time cap "
-       << o.time_cap_s << " s per run, memory cap " << o.memory_cap_mib
-       << " MiB; peak = " << (device.is_cuda() ? "CUDA allocator peak" : "RSS growth over the case")
-       << "; GFLOP = matmul FLOPs of the algorithm (src/bench/bench_math.cpp)\n";
-  const std::string tables = markdown(o, cases, matmul);
-  std::cout << head.str() << tables;
-  if (!o.markdown.empty()) std::ofstream(o.markdown) << head.str() << tables;
-  if (!o.json.empty()) {
-    nlohmann::ordered_json j;
-    j["machine"] = machine_line(threads);
-    j["device"] = o.device;
-    j["threads"] = threads;
-    j["shape"] = {{"batch", o.batch},
-                  {"heads", o.heads},
-                  {"head_dim", o.head_dim},
-                  {"features", o.features},
-                  {"mlp_dim", o.mlp_dim},
-                  {"kernel", o.kernel},
-                  {"padded_fraction", o.padded_fraction},
-                  {"attention_dropout", o.attention_dropout}};
-    j["matmul_gflops"] = {{"start", matmul_start}, {"end", matmul_end}};
-    j["cases"] = nlohmann::ordered_json::array();
-    for (const auto& c : cases) {
-      const Derived d = derive(cases, c, matmul);
-      nlohmann::ordered_json e = {{"backend", c.backend}, {"scope", c.scope},   {"pass", c.pass},
-                                  {"length", c.length},   {"status", c.status}, {"runs", c.runs}};
-      if (c.ok()) {
-        e["ms"] = {
-            {"median", c.ms.median}, {"min", c.ms.min}, {"max", c.ms.max}, {"spread", c.ms.spread}};
-        e["peak_mib"] = c.peak_mib;
-        e["gflop"] = c.flops / 1e9;
-        e["gflops"] = d.gflops;
-        e["percent_of_matmul"] = d.percent_of_matmul;
-        e["speedup_vs_softmax"] = d.vs_softmax > 0 ? nlohmann::ordered_json(d.vs_softmax) : nullptr;
-        e["speedup_vs_kernelized"] =
-            d.vs_kernelized > 0 ? nlohmann::ordered_json(d.vs_kernelized) : nullptr;
-        e["growth_vs_half_length"] = d.growth > 0 ? nlohmann::ordered_json(d.growth) : nullptr;
-      }
-      j["cases"].push_back(e);
-    }
-    std::ofstream(o.json) << j.dump(2) << "\n";
-  }
+  const std::string head = header(o, threads, device, matmul_start, matmul_end);
+  const std::string tables = markdown(o, cases, std::max(matmul_start, matmul_end));
+  std::cout << head << tables;
+  if (!o.markdown.empty()) std::ofstream(o.markdown) << head << tables;
+  if (!o.json.empty())
+    std::ofstream(o.json) << results_json(o, threads, cases, matmul_start, matmul_end).dump(2)
+                          << "\n";
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // What lra_bench computes about its measurements: summaries of repeated timings (the FLOP
-// counts are shared with the trainer's utilisation, train/utilisation.h).
+// counts are the model's and the backends', shared with the trainer's utilisation:
+// EncoderBlockImpl::matmul_flops in model/transformer.h).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "attention/feature_parameters.h"
+#include "attention/features/feature_parameters.h"
 
 namespace lra::bench {
 namespace {

@@ -1,6 +1,6 @@
 // The exact variance of each random-feature estimator of the softmax kernel K = exp(x.y), per
 // (query, key) pair, for m i.i.d. N(0, I_d) rows, with the data-optimal parameters the backend
-// computes for these queries and keys (attention/feature_parameters.h). All but the
+// computes for these queries and keys (attention/features/feature_parameters.h). All but the
 // trigonometric map are dense-exponential features f(w, x) = D exp(w'Aw + w'Bx - |x|^2 / 2)
 // with E[f(w, x) f(w, y)] = K, whose second moment per row is
 //   K^2 exp(sum_l [ln(1 - 4a_l) - ln(1 - 8a_l) / 2] + 2 z'B'(I - 8A)^-1 B z - |z|^2), z = x + y

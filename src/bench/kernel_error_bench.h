@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "attention/backend_spec.h"
+#include "attention_spec/backend_spec.h"
 
 namespace lra::bench {
 

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <limits>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -18,6 +17,8 @@
 #include "model/dropout.h"
 #include "model/transformer.h"
 #include "train/device.h"
+#include "train/nonfinite_guard.h"
+#include "train/training_step.h"
 #include "util/format.h"
 #include "util/stats.h"
 
@@ -27,14 +28,18 @@ namespace {
 namespace nn = torch::nn;
 using Clock = std::chrono::steady_clock;
 
+double milliseconds_between(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
 // Median wall-clock ms of fn over `repeats` runs after `warmup` untimed ones.
 double median_ms(const std::function<void()>& fn, int64_t warmup, int64_t repeats) {
   for (int64_t i = 0; i < warmup; ++i) fn();
   std::vector<double> ms;
   for (int64_t i = 0; i < repeats; ++i) {
-    const auto t0 = Clock::now();
+    const auto start = Clock::now();
     fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ms.push_back(milliseconds_between(start, Clock::now()));
   }
   return median(ms);
 }
@@ -54,7 +59,7 @@ std::vector<Part> profile_parts(const Config& config, const TaskData& data, cons
                                 int64_t warmup, int64_t repeats) {
   const ModelConfig& m = config.model;
   const int64_t B = batch.tokens.size(0), L = batch.tokens.size(1), dim = m.dim;
-  const int64_t qkv = m.qkv_dim > 0 ? m.qkv_dim : dim, H = m.heads, hd = qkv / H;
+  const int64_t qkv = m.qkv_width(), H = m.heads, hd = qkv / H;
   const double layers = static_cast<double>(m.layers);
   auto mask = (batch.tokens != 0).to(torch::kFloat);  // (B, L)
   std::vector<Part> parts;
@@ -109,26 +114,32 @@ std::vector<Part> profile_parts(const Config& config, const TaskData& data, cons
   return parts;
 }
 
-// Gradient norm (as the trainer logs it), value clipping when configured, and the AdamW step.
-void clip_and_step(const Config& config, Classifier& model, torch::optim::AdamW& opt) {
-  torch::nn::utils::clip_grad_norm_(model->parameters(), std::numeric_limits<double>::infinity());
-  if (config.train.clip == "value")
-    torch::nn::utils::clip_grad_value_(model->parameters(), config.train.clip_value);
-  opt.step();
-}
+struct StepTimes {
+  double whole_ms = 0.0;
+  double update_ms = 0.0;  // from the end of the backward to the end of the optimizer step
+};
 
-// The whole step as the trainer takes it: forward, loss, backward, clip_and_step, redraws.
-double step_ms(const Config& config, const Batch& batch, Classifier& model,
-               torch::optim::AdamW& opt, int64_t warmup, int64_t repeats) {
-  return median_ms(
-      [&] {
-        opt.zero_grad();
-        auto logits = model->forward(batch.tokens);
-        torch::nn::functional::cross_entropy(logits, batch.labels).backward();
-        clip_and_step(config, model, opt);
-        model->encoder()->on_train_step(1);
-      },
-      warmup, repeats);
+// Medians of the trainer's own step (training_step), its update part timed through its hooks.
+// Always step 1: the redraws cost what they cost at step 1 of training.
+StepTimes time_training_step(const TrainConfig& train, const Batch& batch, Classifier& model,
+                             int64_t warmup, int64_t repeats) {
+  auto optimizer = make_optimizer(model, train);
+  NonfiniteGuard guard(train.on_nonfinite, train.max_nonfinite);
+  Clock::time_point backward_done, update_done;
+  const StepHook mark = [&](StepPhase finished) {
+    if (finished == StepPhase::kForwardBackward) backward_done = Clock::now();
+    if (finished == StepPhase::kOptimizer) update_done = Clock::now();
+  };
+  std::vector<double> whole, update;
+  for (int64_t i = 0; i < warmup + repeats; ++i) {
+    const auto start = Clock::now();
+    training_step(model, *optimizer, guard, batch, train, torch::kCPU, /*step=*/1, mark);
+    const auto end = Clock::now();
+    if (i < warmup) continue;
+    whole.push_back(milliseconds_between(start, end));
+    update.push_back(milliseconds_between(backward_done, update_done));
+  }
+  return {median(whole), median(update)};
 }
 
 }  // namespace
@@ -157,12 +168,10 @@ int run_step_profile(const StepProfileOptions& o) {
     Classifier model(config.model, attention_factory(config.attention), data.vocab_size,
                      data.max_length, data.num_classes, false, static_cast<uint64_t>(config.seed));
     model->train();
-    torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(config.train.lr));
-    std::vector<Part> parts = {
-        {"whole step", step_ms(config, batch, model, opt, o.warmup, o.repeats)}};
+    const StepTimes step = time_training_step(config.train, batch, model, o.warmup, o.repeats);
+    std::vector<Part> parts = {{"whole step", step.whole_ms}};
     for (auto& p : profile_parts(config, data, batch, o.warmup, o.repeats)) parts.push_back(p);
-    parts.push_back({"gradient norm, clipping, AdamW",
-                     median_ms([&] { clip_and_step(config, model, opt); }, o.warmup, o.repeats)});
+    parts.push_back({"gradient norm, clipping, AdamW", step.update_ms});
     parts.push_back({"batch assembly (gather_batch)", batch_ms});
     double sum = 0.0;
     for (size_t i = 1; i < parts.size(); ++i) sum += parts[i].ms;

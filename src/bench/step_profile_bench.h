@@ -1,8 +1,9 @@
-// `lra_bench step-profile`: where one training step's time goes, per backend. The model's parts
-// are timed one by one (forward + backward) at the step's shapes, on the task's first training
-// batch: embeddings, attention, the dense layers, layer norms / GELU / dropout / residual adds,
-// the head and loss, clipping and the optimizer, batch assembly; beside the whole step, so the
-// unattributed rest shows.
+// `lra_bench step-profile`: where one training step's time goes, per backend, on the task's
+// first training batch. The whole step is the trainer's own (training_step), and its hooks time
+// the gradient norm, clipping and optimizer part inside it; the model's parts are timed one by
+// one (forward + backward) at the step's shapes: embeddings, attention, the dense layers, layer
+// norms / GELU / dropout / residual adds, the head and loss; and batch assembly. Their sum
+// beside the whole step shows the unattributed rest.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "attention_spec/backend_spec.h"
 #include "bench/attention_bench.h"
 #include "config/config.h"
 #include "config/schema.h"

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "attention_spec/attention_config.h"
+
 namespace lra {
 
 struct SyntheticListOpsConfig {
@@ -50,27 +52,9 @@ struct ModelConfig {
   std::string pooling = "mean";           // mean | mean_padded | cls
   std::string interaction = "nli";        // retrieval head input: nli [u,v,u*v,u-v] | concat [u,v]
   std::string init_state;                 // safetensors file replacing the seeded initialisation
-};
 
-struct AttentionConfig {
-  std::string type = "softmax";
-  int64_t features = 128;                     // m, random features per head (skyformer: columns)
-  int64_t redraw_interval = 0;                // training steps between feature redraws; 0 = never
-  std::string kernel = "exp";                 // exp | inverse | logi | trigh | sqrt
-  int64_t max_degree = 20;                    // SchoenbAt Maclaurin truncation
-  bool causal = false;                        // SchoenbAt: the official prefix-sum form
-  std::string component = "positive";         // favor: positive | oprf | saderf | trigonometric
-  std::string weight_sampler = "orthogonal";  // favor/favor_sharp: how the rows omega are drawn
-  std::string row_norm = "chi";               // FAVOR+/FAVOR#: chi | sqrt_d
-  double eps = 1e-6;                          // guard added to linear-attention denominators
-  std::string convention = "paper";  // favor/nystromformer/skyformer: paper | skyformer_code
-
-  int64_t num_landmarks = 128;   // Nystromformer: segment-mean landmarks
-  int64_t pinv_iterations = 6;   // Nystromformer/Skyformer: iterative pseudo-inverse steps
-  int64_t conv_kernel = 0;       // Nystromformer: depthwise conv on v along L; 0 = off
-  int64_t linformer_k = 128;     // Linformer: projected length
-  int64_t accumulation = 1;      // Skyformer: sampled columns summed into each landmark column
-  double sampling_factor = 4.0;  // Skyformer: features 0 = sampling_factor * ln(max_length)
+  // The width of queries, keys and values over all heads: qkv_dim, or dim when it is 0.
+  int64_t qkv_width() const { return qkv_dim > 0 ? qkv_dim : dim; }
 };
 
 struct TrainConfig {

@@ -8,9 +8,11 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <variant>
 
-#include "attention/backend_spec.h"
+#include "attention_spec/backend_spec.h"
 #include "config/tasks.h"
+#include "util/format.h"
 #include "util/strings.h"
 
 namespace lra {
@@ -239,76 +241,38 @@ void add_model_fields(Fields& f, ModelConfig& m) {
       "mis-shaped tensor is an error. Empty = the seeded initialisation."));
 }
 
-// " Read by: favor, schoenbat." for attention.<key>, from the backend registry.
-std::string read_by(const std::string& key) {
-  std::vector<std::string> names;
-  for (const auto& spec : attention_backends())
-    if (spec.reads_key(key)) names.push_back(spec.name);
-  return " Read by: " + (names.empty() ? std::string("no backend") : join(names, ", ")) + ".";
+// A declared attention key (attention_spec/attention_keys.h) as a field bound to `a`.
+ConfigField attention_field(const AttentionKey& key, AttentionConfig& a) {
+  std::string path = "attention." + key.name, doc = key.doc + read_by(key.name);
+  struct Field {
+    const AttentionKey& key;
+    AttentionConfig& a;
+    std::string& path;
+    std::string& doc;
+    ConfigField operator()(int64_t AttentionConfig::*m) const {
+      const int64_t hi =
+          key.hi >= static_cast<double>(kMaxInt) ? kMaxInt : static_cast<int64_t>(key.hi);
+      return int_field(path, &(a.*m), static_cast<int64_t>(key.lo), hi, doc);
+    }
+    ConfigField operator()(double AttentionConfig::*m) const {
+      return float_field(path, &(a.*m), key.lo, key.hi, key.lo_open, doc);
+    }
+    ConfigField operator()(bool AttentionConfig::*m) const {
+      return bool_field(path, &(a.*m), doc);
+    }
+    ConfigField operator()(std::string AttentionConfig::*m) const {
+      return key.choices.empty() ? string_field(path, &(a.*m), doc)
+                                 : choice_field(path, &(a.*m), key.choices, doc);
+    }
+  };
+  return std::visit(Field{key, a, path, doc}, key.member);
 }
 
 void add_attention_fields(Fields& f, AttentionConfig& a) {
   f.push_back(choice_field("attention.type", &a.type, attention_backend_names(),
                            "Attention backend (docs/attention.md lists what each computes and "
                            "reads). Setting a key the backend does not read is an error."));
-  f.push_back(int_field("attention.features", &a.features, 0, kMaxInt,
-                        "Random features per head (m); skyformer: landmark columns, 0 = "
-                        "sampling_factor * ln(max_length) (0 is skyformer's only)." +
-                            read_by("features")));
-  f.push_back(int_field(
-      "attention.redraw_interval", &a.redraw_interval, 0, kMaxInt,
-      "Training steps between random-feature redraws; 0 = never." + read_by("redraw_interval")));
-  f.push_back(choice_field("attention.kernel", &a.kernel, dot_kernel_names(),
-                           "Dot-product kernel f(q.k)." + read_by("kernel")));
-  f.push_back(int_field("attention.max_degree", &a.max_degree, 1, 64,
-                        "Highest Maclaurin degree." + read_by("max_degree")));
-  f.push_back(bool_field("attention.causal", &a.causal,
-                         "Query i attends to keys j <= i only (SchoenbAt's official prefix-sum "
-                         "aggregation)." +
-                             read_by("causal")));
-  f.push_back(choice_field(
-      "attention.component", &a.component, component_function_names(),
-      "Random-feature component function for the softmax kernel: positive (PosRF, FAVOR+), "
-      "oprf (FAVOR++, data-optimal positive), saderf (OPRF after SADERF's diagonal rescaling), "
-      "trigonometric (cos/sin of the projections)." +
-          read_by("component")));
-  f.push_back(choice_field(
-      "attention.weight_sampler", &a.weight_sampler, weight_sampler_names(),
-      "How the random directions are drawn: gaussian (i.i.d.), orthogonal (ORF), sorf, qmc "
-      "(scrambled Sobol), moment_matching, quadrature (Gauss-Hermite), fastfood, "
-      "fastfood_learned (FastFood factors trained with the model; favor only)." +
-          read_by("weight_sampler")));
-  f.push_back(choice_field(
-      "attention.row_norm", &a.row_norm, {"chi", "sqrt_d"},
-      "Lengths of the random directions: chi-distributed, or all sqrt(d)." + read_by("row_norm")));
-  f.push_back(
-      float_field("attention.eps", &a.eps, 0.0, 1.0, false,
-                  "Added to attention denominators to keep them away from 0." + read_by("eps")));
-  f.push_back(choice_field(
-      "attention.convention", &a.convention, {"paper", "skyformer_code"},
-      "paper = the method as its paper defines it; skyformer_code = as the Skyformer repository's "
-      "code computes it, the code behind the Skyformer and SchoenbAt tables (docs/attention.md, "
-      "\"Reference code conventions\")." +
-          read_by("convention")));
-  f.push_back(int_field("attention.num_landmarks", &a.num_landmarks, 1, kMaxInt,
-                        "Landmarks per head: means of consecutive segments of the real tokens." +
-                            read_by("num_landmarks")));
-  f.push_back(int_field("attention.pinv_iterations", &a.pinv_iterations, 0, 1000,
-                        "Iterations of the Moore-Penrose pseudo-inverse of the landmark matrix." +
-                            read_by("pinv_iterations")));
-  f.push_back(int_field("attention.conv_kernel", &a.conv_kernel, 0, kMaxInt,
-                        "Odd width of a depthwise convolution of the values along the sequence "
-                        "added to the output (Nystromformer's LRA runs: 35); 0 = none." +
-                            read_by("conv_kernel")));
-  f.push_back(int_field("attention.linformer_k", &a.linformer_k, 1, kMaxInt,
-                        "Length the keys and values are projected to." + read_by("linformer_k")));
-  f.push_back(int_field(
-      "attention.accumulation", &a.accumulation, 1, kMaxInt,
-      "Sampled kernel columns summed into each landmark column." + read_by("accumulation")));
-  f.push_back(float_field("attention.sampling_factor", &a.sampling_factor, 0.0, 1e6, true,
-                          "Landmark columns = sampling_factor * ln(max_length) when "
-                          "attention.features is 0." +
-                              read_by("sampling_factor")));
+  for (const auto& key : attention_keys()) f.push_back(attention_field(key, a));
 }
 
 void add_train_fields(Fields& f, TrainConfig& t) {
@@ -381,94 +345,43 @@ void add_eval_output_fields(Fields& f, EvalConfig& e, OutputConfig& o) {
                          "that another implementation can replay the same batches."));
 }
 
-}  // namespace
-
-namespace {
-
-// An attention.* key other than type, with its field in a bound schema and the default's text.
-struct AttentionKey {
-  std::string key;  // without "attention."
-  ConfigField field;
-  std::string default_text;
-};
-
-std::vector<AttentionKey> attention_keys(Config& config) {
-  const std::string prefix = "attention.";
-  Config defaults;
-  const auto default_fields = config_schema(defaults);
-  auto fields = config_schema(config);
-  std::vector<AttentionKey> keys;
-  for (size_t i = 0; i < fields.size(); ++i)
-    if (fields[i].path.rfind(prefix, 0) == 0 && fields[i].path != "attention.type")
-      keys.push_back({fields[i].path.substr(prefix.size()), fields[i], default_fields[i].text()});
-  return keys;
+// data.source: synthetic: the task must have a generator, and the settings of its data.* block
+// must leave it something to generate.
+void synthetic_data_errors(const Config& c, std::vector<std::string>& e) {
+  if (c.data.source != "synthetic") return;
+  const TaskSpec* task = find_task(c.task);
+  const TaskGenerator generator = task ? task->generator : TaskGenerator::kNone;
+  if (generator == TaskGenerator::kNone)
+    e.push_back("data.source: synthetic data exists for tasks " + generated_task_list() + "; for " +
+                c.task + " prepare files with lra_prepare and set data.source: files and data.dir");
+  if (generator == TaskGenerator::kPathfinder) {
+    const int64_t r = c.data.pathfinder.resolution;
+    const int64_t side = r ? r : task->image_side;
+    if (r != 0 && r != 32 && r != 64 && r != 128)
+      e.push_back("data.pathfinder.resolution: " + std::to_string(r) +
+                  " has no preset; use 0 (the task's), 32, 64 or 128");
+    else if (c.data.pathfinder.params.find("window=") == std::string::npos &&
+             c.data.max_length > side * side)
+      e.push_back("data.max_length: " + std::to_string(c.data.max_length) + " is longer than the " +
+                  std::to_string(side) + "x" + std::to_string(side) + " images (" +
+                  std::to_string(side * side) + " pixels); set it to " +
+                  std::to_string(side * side));
+  }
+  if (generator == TaskGenerator::kListOps) {
+    const auto& s = c.data.synthetic;
+    if (s.min_length + 1 >= s.max_length)
+      e.push_back("data.synthetic.min_length: " + std::to_string(s.min_length) +
+                  " leaves no length strictly between it and data.synthetic.max_length " +
+                  std::to_string(s.max_length));
+    if (s.max_length - 1 > c.data.max_length)
+      e.push_back("data.max_length: " + std::to_string(c.data.max_length) +
+                  " is shorter than the longest synthetic expression "
+                  "(data.synthetic.max_length - 1 = " +
+                  std::to_string(s.max_length - 1) + ")");
+  }
 }
 
 }  // namespace
-
-std::vector<std::string> attention_config_errors(const AttentionConfig& attention) {
-  const BackendSpec* spec = nullptr;
-  try {
-    spec = &attention_backend(attention.type);
-  } catch (const std::invalid_argument& e) {
-    return {e.what()};
-  }
-  // A key the backend does not read would be silently ignored: only its default may stand.
-  Config given;
-  given.attention = attention;
-  const std::string reads = spec->reads.empty() ? "no attention.* key" : join(spec->reads, ", ");
-  std::vector<std::string> errors;
-  for (const auto& [key, field, default_text] : attention_keys(given)) {
-    if (spec->reads_key(key) || field.text() == default_text) continue;
-    errors.push_back(field.path + ": " + field.text() + " is set, but " + spec->name +
-                     " does not read it (it reads " + reads + "); remove it (default " +
-                     default_text + ") or pick a backend that reads it." + read_by(key));
-  }
-  // Only the sampled-landmark backend gives features 0 a meaning (sampling_factor * ln n).
-  if (attention.features == 0 && spec->reads_key("features") && !spec->reads_key("sampling_factor"))
-    errors.push_back("attention.features: 0 is set, but " + spec->name +
-                     " needs at least 1 (0 = sampling_factor * ln(max_length) is skyformer's)");
-  if (spec->reads_key("conv_kernel") && attention.conv_kernel % 2 == 0 && attention.conv_kernel > 0)
-    errors.push_back("attention.conv_kernel: " + std::to_string(attention.conv_kernel) +
-                     " is even; the convolution is centred on each token, so use an odd width "
-                     "(or 0 for none)");
-  if (spec->name == "favor" && attention.convention == "skyformer_code" &&
-      (attention.component != "positive" || attention.weight_sampler == "fastfood_learned"))
-    errors.push_back(
-        "attention.convention: skyformer_code is the Skyformer code's Performer, "
-        "positive features on drawn directions; set attention.component: positive "
-        "and a weight_sampler other than fastfood_learned (or convention: paper)");
-  if (spec->reads_key("kernel") && !spec->accepts_kernel(attention.kernel))
-    errors.push_back("attention.kernel: " + spec->name + " does not compute kernel '" +
-                     attention.kernel + "'; it computes " + join(spec->kernels, ", "));
-  return errors;
-}
-
-AttentionConfig with_backend(const AttentionConfig& settings, const std::string& type) {
-  const BackendSpec& spec = attention_backend(type);
-  Config result;
-  result.attention = settings;
-  result.attention.type = type;
-  for (const auto& [key, field, default_text] : attention_keys(result))
-    if (!spec.reads_key(key)) field.read(YAML::Node(default_text));
-  return result.attention;
-}
-
-std::string format_double(double value) {
-  char buf[64];
-  if (std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 1e15) {
-    std::snprintf(buf, sizeof buf, "%.1f", value);
-    return buf;
-  }
-  // Shortest text that reads back to the same double.
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, value);
-    if (std::strtod(buf, nullptr) == value) break;
-  }
-  std::string s = buf;
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
 
 std::vector<ConfigField> config_schema(Config& c) {
   Fields f;
@@ -484,39 +397,15 @@ std::vector<ConfigField> config_schema(Config& c) {
 std::vector<std::string> cross_field_errors(const Config& c) {
   std::vector<std::string> e;
   auto fail = [&e](std::string msg) { e.push_back(std::move(msg)); };
-  const int64_t qkv = c.model.qkv_dim > 0 ? c.model.qkv_dim : c.model.dim;
+  const int64_t qkv = c.model.qkv_width();
   if (qkv % c.model.heads != 0)
     fail("model.heads: " + std::to_string(c.model.heads) + " does not divide the qkv width " +
          std::to_string(qkv) + " (model.qkv_dim, or model.dim when it is 0); pick heads so that " +
          "the width / heads is an integer");
-  const auto& s = c.data.synthetic;
-  const bool pathfinder_task = c.task == "pathfinder" || c.task == "pathx";
-  if (c.data.source == "synthetic" && c.task != "listops" && !pathfinder_task)
-    fail("data.source: synthetic data exists for tasks listops, pathfinder and pathx; for " +
-         c.task + " prepare files with lra_prepare and set data.source: files and data.dir");
-  if (c.data.source == "synthetic" && pathfinder_task) {
-    const int64_t r = c.data.pathfinder.resolution;
-    const int64_t side = r ? r : c.task == "pathx" ? 128 : 32;
-    if (r != 0 && r != 32 && r != 64 && r != 128)
-      fail("data.pathfinder.resolution: " + std::to_string(r) +
-           " has no preset; use 0 (the task's), 32, 64 or 128");
-    else if (c.data.pathfinder.params.find("window=") == std::string::npos &&
-             c.data.max_length > side * side)
-      fail("data.max_length: " + std::to_string(c.data.max_length) + " is longer than the " +
-           std::to_string(side) + "x" + std::to_string(side) + " images (" +
-           std::to_string(side * side) + " pixels); set it to " + std::to_string(side * side));
-  }
-  if (c.data.source == "synthetic" && c.task == "listops") {
-    if (s.min_length + 1 >= s.max_length)
-      fail("data.synthetic.min_length: " + std::to_string(s.min_length) +
-           " leaves no length strictly between it and data.synthetic.max_length " +
-           std::to_string(s.max_length));
-    if (s.max_length - 1 > c.data.max_length)
-      fail("data.max_length: " + std::to_string(c.data.max_length) +
-           " is shorter than the longest synthetic expression (data.synthetic.max_length - 1 = " +
-           std::to_string(s.max_length - 1) + ")");
-  }
-  for (auto& message : attention_config_errors(c.attention)) fail(std::move(message));
+  synthetic_data_errors(c, e);
+  const int64_t padded_length = c.data.max_length + (c.model.pooling == "cls" ? 1 : 0);
+  for (auto& message : attention_config_errors(c.attention, padded_length))
+    fail(std::move(message));
   if (c.data.source == "files" && c.data.dir.empty())
     fail("data.dir: required when data.source is files (a folder written by lra_prepare)");
   if (c.train.schedule == "onecycle" && c.train.warmup > c.train.steps)

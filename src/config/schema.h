@@ -31,14 +31,4 @@ std::string default_text(const std::string& path);
 // Cross-field rules (heads divide dim, lengths fit, ...); one message per broken rule.
 std::vector<std::string> cross_field_errors(const Config& config);
 
-// The attention.* rules of the chosen backend's registration line: a known attention.type, no
-// key it does not read set to a non-default value, a kernel it computes. One message per problem.
-std::vector<std::string> attention_config_errors(const AttentionConfig& attention);
-
-// `settings` switched to backend `type`: the keys it reads keep their values, the others go back
-// to their defaults (for tools that run one config with several backends).
-AttentionConfig with_backend(const AttentionConfig& settings, const std::string& type);
-
-std::string format_double(double value);
-
 }  // namespace lra

@@ -5,48 +5,12 @@
 
 #include <torch/torch.h>
 
-#include "data/listops.h"
-#include "data/pathfinder_set.h"
 #include "data/prepared.h"
+#include "data/task_registry.h"
 #include "util/log.h"
-#include "util/rng.h"
 
 namespace lra {
 namespace {
-
-enum SeedStream : uint64_t { kDataStream = 1 };
-
-Split make_split(std::string name, const std::vector<listops::Example>& all, size_t begin,
-                 size_t end, int64_t max_length) {
-  std::vector<std::vector<uint8_t>> tokens;
-  std::vector<int64_t> labels;
-  for (size_t i = begin; i < end; ++i) {
-    tokens.push_back(all[i].tokens);
-    labels.push_back(all[i].label);
-  }
-  Split split;
-  split.name = std::move(name);
-  split.tokens = pad_tokens(tokens, max_length);
-  split.labels = torch::tensor(labels, torch::kInt64);
-  return split;
-}
-
-TaskData synthetic_listops(const Config& config) {
-  const auto& s = config.data.synthetic;
-  auto examples =
-      listops::generate(s, derive_seed(static_cast<uint64_t>(config.seed), kDataStream));
-  TaskData data;
-  data.task = "listops";
-  data.vocab_size = listops::kVocabSize;
-  data.num_classes = listops::kNumClasses;
-  data.max_length = config.data.max_length;
-  const size_t a = static_cast<size_t>(s.train_size), b = a + static_cast<size_t>(s.val_size);
-  // Official order: the first train_size expressions are train, then val, then test.
-  data.train = make_split("train", examples, 0, a, data.max_length);
-  data.val = make_split("val", examples, a, b, data.max_length);
-  data.test = make_split("test", examples, b, examples.size(), data.max_length);
-  return data;
-}
 
 // Adds to `c` the rows of an (N, L) matrix with a non-pad token at `length` or later.
 template <class T>
@@ -111,6 +75,17 @@ void truncate_sequences(TaskData& data, int64_t length) {
   data.max_length = length;
 }
 
+// data.source: synthetic: what the task's generator makes of `config`.
+TaskData generate_task_data(const Config& config, std::string& source) {
+  const TaskGeneratorFunction generate = task_implementation(config.task).generate;
+  if (!generate)
+    throw std::invalid_argument("data.source: synthetic data exists for tasks " +
+                                generated_task_list() + "; for " + config.task +
+                                " prepare files with lra_prepare and set data.source: files and "
+                                "data.dir");
+  return generate(config, source);
+}
+
 }  // namespace
 
 CutCount count_cut(const Split& split, int64_t length) {
@@ -135,29 +110,10 @@ torch::Tensor pad_tokens(const std::vector<std::vector<uint8_t>>& sequences, int
   return out;
 }
 
-namespace {
-
-// The cached generated set of a synthetic pathfinder / pathx config, generated on first use.
-std::string generated_pathfinder_dir(const Config& config) {
-  int last_tenth = -1;
-  raw::Progress progress = [&](const std::string& stage, int64_t done, int64_t total) {
-    const int tenth = static_cast<int>(10 * done / total);
-    if (tenth == last_tenth) return;
-    last_tenth = tenth;
-    log::info(log::format("%s: %lld/%lld images", stage.c_str(), static_cast<long long>(done),
-                          static_cast<long long>(total)));
-  };
-  return pathfinder::cached_set(config, progress);
-}
-
-}  // namespace
-
 TaskData load_task_data(const Config& config) {
-  if (config.data.source == "synthetic" && config.task == "listops")
-    return synthetic_listops(config);
-  const std::string dir =
-      config.data.source == "synthetic" ? generated_pathfinder_dir(config) : config.data.dir;
-  TaskData data = load_prepared(dir);
+  std::string dir = config.data.dir;
+  TaskData data =
+      config.data.source == "synthetic" ? generate_task_data(config, dir) : load_prepared(dir);
   if (data.task != config.task)
     throw std::invalid_argument("task: the config says " + config.task + " but " + dir + " holds " +
                                 data.task + " data; set task: " + data.task +

@@ -26,15 +26,16 @@ struct Batch {
 };
 
 struct TaskData {
-  std::string task;  // listops | text | retrieval | image | pathfinder | pathx
+  std::string task;  // a registered task (src/config/task_list.h)
   int64_t vocab_size = 0;
   int64_t num_classes = 0;
   int64_t max_length = 0;
   Split train, val, test;
 };
 
-// Builds the splits the config asks for: generated (ListOps in memory; Pathfinder and Path-X
-// through their cached prepared folder) or read from data.dir.
+// Builds the splits the config asks for: made by the task's generator (data.source: synthetic;
+// ListOps in memory, Pathfinder and Path-X through a cached prepared folder) or read from
+// data.dir.
 TaskData load_task_data(const Config& config);
 
 // What cutting a split's sequences to `length` tokens loses: how many sequences (both documents

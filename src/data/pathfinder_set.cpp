@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include "config/tasks.h"
 #include "data/prepared.h"
 #include "data/raw/pathfinder.h"
 #include "data/raw/png.h"
@@ -88,8 +89,14 @@ struct TemporaryFolder {
   }
 };
 
+// The task's image side when its generator is this one, else 0.
+int64_t generated_side(const std::string& task) {
+  const TaskSpec* spec = find_task(task);
+  return spec && spec->generator == TaskGenerator::kPathfinder ? spec->image_side : 0;
+}
+
 void check_options(const SetOptions& o) {
-  if (o.task != "pathfinder" && o.task != "pathx")
+  if (generated_side(o.task) == 0)
     throw std::invalid_argument("pathfinder generator: task must be pathfinder or pathx");
   if (o.images < 10)
     throw std::invalid_argument("images: " + std::to_string(o.images) +
@@ -156,7 +163,9 @@ void write_set(const SetOptions& o, const std::string& out, const raw::Progress&
       fs::create_directories(png_root + "/imgs/" + std::to_string(b));
     fs::create_directories(png_root + "/metadata");
   }
-  PreparedStreamWriter writer(tmp.path, o.task, 256 + o.pixel_offset, 2, area);
+  const TaskSpec& task = task_spec(o.task);
+  PreparedStreamWriter writer(tmp.path, o.task, task.vocab_size + o.pixel_offset, task.num_classes,
+                              area);
   std::vector<int8_t> label_of_image(static_cast<size_t>(n), -1);
   // Rows per block: about 32 MiB of pixels, so the peak stays far below Path-X's 3.3 GB.
   const int64_t block = std::max<int64_t>(64, (int64_t{32} << 20) / area);
@@ -227,7 +236,9 @@ SetOptions preset_options(const std::string& task, int resolution, const std::st
                           const std::vector<std::string>& overrides) {
   SetOptions o;
   o.task = task;
-  o.resolution = resolution ? resolution : task == "pathx" ? 128 : 32;
+  // A task of another generator gets the smallest preset here and is refused by write_set.
+  const int64_t side = generated_side(task);
+  o.resolution = resolution ? resolution : side ? static_cast<int>(side) : 32;
   o.difficulty = difficulty;
   o.params = preset(o.resolution, difficulty);
   for (const auto& kv : overrides) set_param(o.params, kv);

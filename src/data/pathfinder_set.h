@@ -51,7 +51,7 @@ void write_set(const SetOptions& options, const std::string& out, const raw::Pro
 // reused when its meta.json records the same generator settings, (re)generated otherwise.
 std::string cached_set(const Config& config, const raw::Progress& progress = {});
 
-// The preset of `difficulty` at `resolution` (0 = the task's: pathfinder 32, pathx 128) with
+// The preset of `difficulty` at `resolution` (0 = the task's image side, task_list.h) with
 // "key=value" overrides applied; the other options keep their defaults.
 SetOptions preset_options(const std::string& task, int resolution, const std::string& difficulty,
                           const std::vector<std::string>& overrides);

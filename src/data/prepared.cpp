@@ -30,8 +30,13 @@ constexpr int64_t kMaxMetaBytes = int64_t{16} << 20;
 constexpr int kMaxMetaDepth = 32;
 
 bool is_task(const std::string& name) {
-  const auto& tasks = task_names();
-  return std::find(tasks.begin(), tasks.end(), name) != tasks.end();
+  return find_task(name) != nullptr;
+}
+
+// Whether `task`'s examples are pairs of documents, stored as tokens and tokens2.
+bool two_documents(const std::string& task) {
+  const TaskSpec* spec = find_task(task);
+  return spec && spec->two_tower;
 }
 
 std::string file_of(const std::string& dir, const std::string& split, const std::string& what) {
@@ -271,10 +276,10 @@ void write_prepared(const std::string& dir, const TaskData& data, const json& me
   if (!is_task(data.task)) throw std::invalid_argument(where + ": unknown task " + data.task);
   if (data.vocab_size <= 0 || data.num_classes <= 0 || data.max_length <= 0)
     throw std::invalid_argument(where + ": vocab_size, num_classes and max_length must be > 0");
-  const bool retrieval = data.task == "retrieval";
+  const bool pairs = two_documents(data.task);
   start_folder(dir);
   std::error_code ec;
-  if (!retrieval)  // a retrieval folder prepared here before must not leave its second documents
+  if (!pairs)  // a folder of pairs prepared here before must not leave its second documents
     for (const char* name : kSplitNames)
       for (const char* what : {"tokens2", "lengths2"}) fs::remove(file_of(dir, name, what), ec);
 
@@ -302,7 +307,7 @@ void write_prepared(const std::string& dir, const TaskData& data, const json& me
     npy::write(file_of(dir, name, "labels"), labels);
     npy::write(file_of(dir, name, "lengths"), lengths);
     json entry = split_entry(name, labels, lengths, data.num_classes);
-    if (retrieval) {
+    if (pairs) {
       if (!split.tokens2.defined() || split.tokens2.sizes() != split.tokens.sizes())
         throw std::invalid_argument(at + ": retrieval needs tokens2 shaped like tokens");
       auto tokens2 = split.tokens2.to(torch::kCPU).contiguous();  // (N, L)
@@ -326,7 +331,7 @@ PreparedStreamWriter::PreparedStreamWriter(std::string dir, std::string task, in
       num_classes_(num_classes),
       max_length_(max_length),
       splits_(json::object()) {
-  if (!is_task(task_) || task_ == "retrieval")
+  if (!is_task(task_) || two_documents(task_))
     throw std::invalid_argument("PreparedStreamWriter(" + dir_ + "): task " + task_ +
                                 " cannot be streamed");
   start_folder(dir_);
@@ -412,11 +417,9 @@ json read_prepared_meta(const std::string& dir) {
   return meta;
 }
 
-TaskData load_prepared(const std::string& dir) {
-  const json meta = read_prepared_meta(dir);
-  const std::string mpath = (fs::path(dir) / "meta.json").string();
-  std::string fix = fix_hint(dir, "");
+namespace {
 
+void check_format(const json& meta, const std::string& mpath, const std::string& fix) {
   if (get<std::string>(meta, "format", mpath, fix) != kPreparedFormat)
     throw std::runtime_error(mpath + ": format is '" + meta["format"].dump() + "', expected '" +
                              kPreparedFormat + "'" + fix);
@@ -427,13 +430,16 @@ TaskData load_prepared(const std::string& dir) {
                              std::to_string(kPreparedVersion) + "); update lra_train");
   if (version < 1)
     throw std::runtime_error(mpath + ": invalid format_version " + std::to_string(version) + fix);
+}
 
+// The task and its sizes from meta.json, before any array is read (no splits yet).
+TaskData read_meta_header(const json& meta, const std::string& dir, const std::string& mpath) {
   TaskData data;
-  data.task = get<std::string>(meta, "task", mpath, fix);
+  data.task = get<std::string>(meta, "task", mpath, fix_hint(dir, ""));
+  const std::string fix = fix_hint(dir, data.task);
   if (!is_task(data.task))
     throw std::runtime_error(mpath + ": unknown task '" + data.task + "' (" +
-                             join(task_names(), ", ") + ")" + fix);
-  fix = fix_hint(dir, data.task);
+                             join(task_names(), ", ") + ")" + fix_hint(dir, ""));
   data.vocab_size = get<int64_t>(meta, "vocab_size", mpath, fix);
   data.num_classes = get<int64_t>(meta, "num_classes", mpath, fix);
   data.max_length = get<int64_t>(meta, "max_length", mpath, fix);
@@ -444,95 +450,134 @@ TaskData load_prepared(const std::string& dir) {
                              fix);
   if (get<int64_t>(meta, "pad_id", mpath, fix) != 0)
     throw std::runtime_error(mpath + ": pad_id must be 0" + fix);
+  return data;
+}
+
+// What every file of a prepared folder is checked against.
+struct FolderFacts {
+  const std::string& dir;
+  const std::string& mpath;  // its meta.json
+  const std::string& fix;    // the end of every message: how to regenerate the folder
+  const std::string& token_dtype;
+  const TaskData& header;  // vocab_size, num_classes, max_length
+};
+
+// <split>.lengths.npy (or lengths2) must hold the lengths the tokens have, row by row.
+void check_stored_lengths(const FolderFacts& f, const std::string& lpath, int64_t count,
+                          const torch::Tensor& lengths) {
+  auto stored = read_array(lpath, f.fix);  // (N,)
+  if (stored.dim() != 1 || stored.size(0) != count ||
+      (stored.scalar_type() != torch::kInt32 && stored.scalar_type() != torch::kInt64))
+    throw std::runtime_error(lpath + ": expected (" + std::to_string(count) + ",) int32 lengths" +
+                             f.fix);
+  auto diff = stored.to(torch::kInt32).ne(lengths).nonzero();  // (D, 1)
+  if (diff.size(0) == 0) return;
+  const int64_t row = diff[0][0].item<int64_t>();
+  throw std::runtime_error(lpath + ": length " + std::to_string(stored[row].item<int64_t>()) +
+                           " at row " + std::to_string(row) + " disagrees with the tokens (" +
+                           std::to_string(lengths[row].item<int>()) + ")" + f.fix);
+}
+
+// <split>.<what>.npy: an (N, L) token matrix of meta.json's dtype, count and max_length, every
+// id in the vocabulary, and the stored lengths (when the split lists them) its own.
+torch::Tensor read_token_file(const FolderFacts& f, const json& entry, const std::string& split,
+                              const std::string& what, int64_t count) {
+  const std::string path = file_of(f.dir, split, what);
+  auto t = read_array(path, f.fix);  // (N, L)
+  if (t.dim() != 2)
+    throw std::runtime_error(path + ": expected a 2-D (N, L) token matrix, got " +
+                             std::to_string(t.dim()) + "-D" + f.fix);
+  const auto st = t.scalar_type();
+  if (st != torch::kUInt8 && st != torch::kInt16 && st != torch::kInt32)
+    throw std::runtime_error(path + ": token dtype " + npy::dtype_name(st) +
+                             " not allowed (uint8, int16, uint16 or int32)" + f.fix);
+  const bool same =
+      npy::dtype_name(st) == f.token_dtype || (f.token_dtype == "uint16" && st == torch::kInt32);
+  if (!same)
+    throw std::runtime_error(path + ": dtype " + npy::dtype_name(st) +
+                             " disagrees with meta.json token_dtype " + f.token_dtype + f.fix);
+  if (t.size(0) != count)
+    throw std::runtime_error(path + ": has " + std::to_string(t.size(0)) +
+                             " rows but meta.json says count " + std::to_string(count) + f.fix);
+  if (t.size(1) != f.header.max_length)
+    throw std::runtime_error(path + ": rows have length " + std::to_string(t.size(1)) +
+                             " but meta.json says max_length " +
+                             std::to_string(f.header.max_length) + f.fix);
+  auto lengths = scan(t, f.header.vocab_size, path, f.fix);  // (N,)
+  const std::string len_key = what == "tokens" ? "lengths" : "lengths2";
+  if (entry.contains(len_key))
+    check_stored_lengths(f, file_of(f.dir, split, len_key), count, lengths);
+  return t;
+}
+
+// The second documents of a task of pairs; any other task must not list them.
+torch::Tensor read_second_documents(const FolderFacts& f, const json& entry,
+                                    const std::string& split, int64_t count) {
+  if (two_documents(f.header.task)) {
+    const std::string t2 = file_of(f.dir, split, "tokens2");
+    std::error_code ec;
+    if (!fs::exists(t2, ec))
+      throw std::runtime_error(t2 +
+                               ": not found; retrieval needs the second document of each "
+                               "pair" +
+                               f.fix);
+    return read_token_file(f, entry, split, "tokens2", count);  // (N, L)
+  }
+  if (entry.contains("tokens2"))
+    throw std::runtime_error(f.mpath + ": split '" + split +
+                             "' lists tokens2, which only the "
+                             "retrieval task has (task is " +
+                             f.header.task + ")" + f.fix);
+  return {};
+}
+
+torch::Tensor read_label_file(const FolderFacts& f, const json& entry, const std::string& split,
+                              int64_t count) {
+  const std::string lpath = file_of(f.dir, split, "labels");
+  auto labels = read_array(lpath, f.fix);  // (N,) int64
+  if (labels.dim() != 1 || labels.scalar_type() != torch::kInt64)
+    throw std::runtime_error(lpath + ": expected a 1-D int64 label vector, got " +
+                             std::to_string(labels.dim()) + "-D " +
+                             npy::dtype_name(labels.scalar_type()) + f.fix);
+  if (labels.size(0) != count)
+    throw std::runtime_error(lpath + ": has " + std::to_string(labels.size(0)) +
+                             " labels but meta.json says count " + std::to_string(count) + f.fix);
+  check_labels(labels, f.header.num_classes, lpath, f.fix);
+  check_class_counts(entry, labels, f.header.num_classes, f.mpath, split, lpath, f.fix);
+  return labels;
+}
+
+Split read_prepared_split(const FolderFacts& f, const json& splits, const std::string& name) {
+  if (!splits.contains(name))
+    throw std::runtime_error(f.mpath + ": splits has no '" + name + "'" + f.fix);
+  const json& entry = splits[name];
+  const int64_t count = get<int64_t>(entry, "count", f.mpath + " splits." + name, f.fix);
+  if (count <= 0)
+    throw std::runtime_error(f.mpath + ": split '" + name + "' is empty (count " +
+                             std::to_string(count) + ")" + f.fix);
+  Split split;
+  split.name = name;
+  split.tokens = read_token_file(f, entry, name, "tokens", count);  // (N, L)
+  split.tokens2 = read_second_documents(f, entry, name, count);     // (N, L) or undefined
+  split.labels = read_label_file(f, entry, name, count);            // (N,)
+  return split;
+}
+
+}  // namespace
+
+TaskData load_prepared(const std::string& dir) {
+  const json meta = read_prepared_meta(dir);
+  const std::string mpath = (fs::path(dir) / "meta.json").string();
+  check_format(meta, mpath, fix_hint(dir, ""));
+  TaskData data = read_meta_header(meta, dir, mpath);
+  const std::string fix = fix_hint(dir, data.task);
   const std::string token_dtype = get<std::string>(meta, "token_dtype", mpath, fix);
   check_sizes(data, token_dtype, mpath, fix);
   if (!meta.contains("splits") || !meta["splits"].is_object())
     throw std::runtime_error(mpath + ": missing object 'splits'" + fix);
-  const bool retrieval = data.task == "retrieval";
-
-  for (int s = 0; s < 3; ++s) {
-    const std::string name = kSplitNames[s];
-    if (!meta["splits"].contains(name))
-      throw std::runtime_error(mpath + ": splits has no '" + name + "'" + fix);
-    const json& entry = meta["splits"][name];
-    const int64_t count = get<int64_t>(entry, "count", mpath + " splits." + name, fix);
-    if (count <= 0)
-      throw std::runtime_error(mpath + ": split '" + name + "' is empty (count " +
-                               std::to_string(count) + ")" + fix);
-
-    Split& split = split_of(data, s);
-    split.name = name;
-    auto read_tokens = [&](const std::string& what) {
-      const std::string path = file_of(dir, name, what);
-      auto t = read_array(path, fix);
-      if (t.dim() != 2)
-        throw std::runtime_error(path + ": expected a 2-D (N, L) token matrix, got " +
-                                 std::to_string(t.dim()) + "-D" + fix);
-      const auto st = t.scalar_type();
-      if (st != torch::kUInt8 && st != torch::kInt16 && st != torch::kInt32)
-        throw std::runtime_error(path + ": token dtype " + npy::dtype_name(st) +
-                                 " not allowed (uint8, int16, uint16 or int32)" + fix);
-      const bool same =
-          npy::dtype_name(st) == token_dtype || (token_dtype == "uint16" && st == torch::kInt32);
-      if (!same)
-        throw std::runtime_error(path + ": dtype " + npy::dtype_name(st) +
-                                 " disagrees with meta.json token_dtype " + token_dtype + fix);
-      if (t.size(0) != count)
-        throw std::runtime_error(path + ": has " + std::to_string(t.size(0)) +
-                                 " rows but meta.json says count " + std::to_string(count) + fix);
-      if (t.size(1) != data.max_length)
-        throw std::runtime_error(path + ": rows have length " + std::to_string(t.size(1)) +
-                                 " but meta.json says max_length " +
-                                 std::to_string(data.max_length) + fix);
-      auto lengths = scan(t, data.vocab_size, path, fix);
-      const std::string len_key = what == "tokens" ? "lengths" : "lengths2";
-      if (entry.contains(len_key)) {
-        const std::string lpath = file_of(dir, name, len_key);
-        auto stored = read_array(lpath, fix);
-        if (stored.dim() != 1 || stored.size(0) != count ||
-            (stored.scalar_type() != torch::kInt32 && stored.scalar_type() != torch::kInt64))
-          throw std::runtime_error(lpath + ": expected (" + std::to_string(count) +
-                                   ",) int32 lengths" + fix);
-        auto diff = stored.to(torch::kInt32).ne(lengths).nonzero();
-        if (diff.size(0) > 0) {
-          const int64_t row = diff[0][0].item<int64_t>();
-          throw std::runtime_error(lpath + ": length " +
-                                   std::to_string(stored[row].item<int64_t>()) + " at row " +
-                                   std::to_string(row) + " disagrees with the tokens (" +
-                                   std::to_string(lengths[row].item<int>()) + ")" + fix);
-        }
-      }
-      return t;
-    };
-    split.tokens = read_tokens("tokens");  // (N, L)
-    const std::string t2 = file_of(dir, name, "tokens2");
-    std::error_code ec;
-    if (retrieval) {
-      if (!fs::exists(t2, ec))
-        throw std::runtime_error(t2 +
-                                 ": not found; retrieval needs the second document of each "
-                                 "pair" +
-                                 fix);
-      split.tokens2 = read_tokens("tokens2");  // (N, L)
-    } else if (entry.contains("tokens2")) {
-      throw std::runtime_error(mpath + ": split '" + name +
-                               "' lists tokens2, which only the "
-                               "retrieval task has (task is " +
-                               data.task + ")" + fix);
-    }
-
-    const std::string lpath = file_of(dir, name, "labels");
-    split.labels = read_array(lpath, fix);  // (N,) int64
-    if (split.labels.dim() != 1 || split.labels.scalar_type() != torch::kInt64)
-      throw std::runtime_error(lpath + ": expected a 1-D int64 label vector, got " +
-                               std::to_string(split.labels.dim()) + "-D " +
-                               npy::dtype_name(split.labels.scalar_type()) + fix);
-    if (split.labels.size(0) != count)
-      throw std::runtime_error(lpath + ": has " + std::to_string(split.labels.size(0)) +
-                               " labels but meta.json says count " + std::to_string(count) + fix);
-    check_labels(split.labels, data.num_classes, lpath, fix);
-    check_class_counts(entry, split.labels, data.num_classes, mpath, name, lpath, fix);
-  }
+  const FolderFacts facts{dir, mpath, fix, token_dtype, data};
+  for (int s = 0; s < 3; ++s)
+    split_of(data, s) = read_prepared_split(facts, meta["splits"], kSplitNames[s]);
   return data;
 }
 

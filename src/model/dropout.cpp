@@ -3,7 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "attention/counter_dropout.h"
+#include "attention/cpu/counter_dropout.h"
 
 namespace lra {
 namespace {

@@ -1,5 +1,5 @@
 // Dropout whose mask is a function of one seed per call and the element index
-// (attention/counter_dropout.h): the backward regenerates it instead of storing a mask, and on
+// (attention/cpu/counter_dropout.h): the backward regenerates it instead of storing a mask, and on
 // the CPU the mask is drawn in parallel and vectorised, where torch::dropout draws its
 // Bernoulli mask element by element on one thread. Same distribution as torch::dropout: each
 // element kept with probability 1 - p and scaled by 1 / (1 - p).

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "attention/registry.h"
 #include "model/dropout.h"
 #include "model/precision.h"
 #include "util/rng.h"
@@ -18,10 +19,6 @@ torch::Tensor at_least_fp32(const torch::Tensor& t) {
   return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16
              ? t.to(torch::kFloat)
              : t;
-}
-
-int64_t qkv_width(const ModelConfig& m) {
-  return m.qkv_dim > 0 ? m.qkv_dim : m.dim;
 }
 
 // (L, dim): sin on even dims, cos on odd dims, base 10000.
@@ -39,6 +36,15 @@ torch::Tensor sinusoid_table(int64_t length, int64_t dim) {
 
 }  // namespace
 
+double block_linear_forward_flops(int64_t batch, int64_t length, int64_t dim, int64_t qkv_dim,
+                                  int64_t mlp_dim) {
+  const auto tokens = static_cast<double>(batch * length);
+  const double weights = 3.0 * static_cast<double>(dim * qkv_dim) +
+                         static_cast<double>(qkv_dim * dim) +
+                         2.0 * static_cast<double>(dim * mlp_dim);
+  return 2.0 * tokens * weights;
+}
+
 torch::Tensor qkv_projection(const torch::Tensor& h, const torch::nn::Linear& wq,
                              const torch::nn::Linear& wk, const torch::nn::Linear& wv) {
   auto w = torch::cat({wq->weight, wk->weight, wv->weight});  // (3 qkv, dim)
@@ -51,7 +57,7 @@ EncoderBlockImpl::EncoderBlockImpl(const ModelConfig& m, const AttentionFactory&
     : heads_(m.heads), dropout_(m.dropout) {
   ln_attention_ = register_module("ln_attention", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
   ln_mlp_ = register_module("ln_mlp", nn::LayerNorm(nn::LayerNormOptions({m.dim})));
-  const int64_t qkv = qkv_width(m);
+  const int64_t qkv = m.qkv_width();
   wq_ = register_module("wq", nn::Linear(m.dim, qkv));
   wk_ = register_module("wk", nn::Linear(m.dim, qkv));
   wv_ = register_module("wv", nn::Linear(m.dim, qkv));
@@ -70,6 +76,16 @@ std::vector<torch::Tensor> EncoderBlockImpl::attention_inputs(const torch::Tenso
   };
   auto qkv = qkv_projection(ln_attention_(x), wq_, wk_, wv_).chunk(3, -1);  // 3 x (B, L, qkv)
   return {split_heads(qkv[0]), split_heads(qkv[1]), split_heads(qkv[2])};
+}
+
+FlopCount EncoderBlockImpl::matmul_flops(const AttentionConfig& attention, int64_t sequences,
+                                         int64_t length) const {
+  const int64_t dim = wq_->weight.size(1), qkv = wq_->weight.size(0);
+  const AttentionShape shape{sequences, heads_, length, qkv / heads_, attention.features};
+  const FlopCount core = attention_implementation(attention.type).flops(shape, *attention_);
+  const double linear =
+      block_linear_forward_flops(sequences, length, dim, qkv, fc1_->weight.size(0));
+  return {linear + core.forward, 2.0 * linear + core.backward};
 }
 
 torch::Tensor EncoderBlockImpl::self_attention(const torch::Tensor& x, const torch::Tensor& mask) {
@@ -149,6 +165,18 @@ void EncoderImpl::on_train_step(int64_t step) {
   for (auto& block : block_list_) block->attention().on_train_step(step);
 }
 
+FlopCount EncoderImpl::matmul_flops(const AttentionConfig& attention, int64_t sequences,
+                                    int64_t length) const {
+  const int64_t positions = length + (cls_.defined() ? 1 : 0);
+  FlopCount total;
+  for (const auto& block : block_list_) {
+    const FlopCount f = block->matmul_flops(attention, sequences, positions);
+    total.forward += f.forward;
+    total.backward += f.backward;
+  }
+  return total;
+}
+
 torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& mask,
                    const std::string& pooling) {
   if (pooling == "cls") return hidden.select(1, 0);
@@ -184,6 +212,16 @@ torch::Tensor ClassifierImpl::forward(const torch::Tensor& tokens, const torch::
                                      : torch::cat({u, v}, 1);               // (B, 2 dim)
   }
   return fc2_(torch::relu(fc1_(features)));  // (B, classes)
+}
+
+void ClassifierImpl::on_train_step(int64_t step) {
+  encoder_->on_train_step(step);
+}
+
+FlopCount ClassifierImpl::matmul_flops(const AttentionConfig& attention, int64_t batch,
+                                       int64_t length) const {
+  const int64_t documents = interaction_.empty() ? 1 : 2;
+  return encoder_->matmul_flops(attention, batch * documents, length);
 }
 
 int64_t parameter_count(const torch::nn::Module& module) {

@@ -14,9 +14,15 @@
 #include <torch/nn/pimpl.h>
 
 #include "attention/attention.h"
+#include "attention/flop_count.h"
 #include "config/config.h"
 
 namespace lra {
+
+// Matmul FLOPs of an encoder block's linear layers (q, k, v, output projection, MLP) for
+// (batch, length) tokens; the backward does twice as many (input and weight gradients).
+double block_linear_forward_flops(int64_t batch, int64_t length, int64_t dim, int64_t qkv_dim,
+                                  int64_t mlp_dim);
 
 // [h wq^T + bq, h wk^T + bk, h wv^T + bv] as one product: h (B, L, dim) is read once and the
 // backward's input gradient is one GEMM instead of three and their sum. The parameters stay
@@ -37,6 +43,10 @@ class EncoderBlockImpl : public torch::nn::Module {
   // What this block's attention sees for input x (B, L, dim): {q, k, v}, each
   // (B, heads, L, head_dim), at least fp32.
   std::vector<torch::Tensor> attention_inputs(const torch::Tensor& x);
+  // Matmul FLOPs of this block on `sequences` sequences of `length` positions: the linear layers
+  // and the attention through the registered formula of `attention`, the config this block's
+  // attention was built from.
+  FlopCount matmul_flops(const AttentionConfig& attention, int64_t sequences, int64_t length) const;
 
  private:
   torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& mask);
@@ -61,6 +71,9 @@ class EncoderImpl : public torch::nn::Module {
   // tokens: (B, L) int64, 0 = pad.
   Encoded forward(const torch::Tensor& tokens);
   void on_train_step(int64_t step);
+  // Matmul FLOPs of the blocks over `sequences` token sequences of `length` (the CLS vector
+  // included); embeddings and norms are not counted.
+  FlopCount matmul_flops(const AttentionConfig& attention, int64_t sequences, int64_t length) const;
   // {q, k, v, mask} as block `layer` (0-based) sees them for `tokens`: q/k/v (B, H, L', hd),
   // mask (B, L'). For inspecting trained models (lra_bench kernel-error --run).
   std::vector<torch::Tensor> attention_inputs(const torch::Tensor& tokens, int64_t layer);
@@ -92,6 +105,12 @@ class ClassifierImpl : public torch::nn::Module {
   // Returns logits (B, num_classes).
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& tokens2 = {});
   Encoder& encoder() { return encoder_; }
+  // After every optimizer step (1-based): random-feature attention redraws here.
+  void on_train_step(int64_t step);
+  // Matmul FLOPs of a batch of `batch` examples padded to `length` tokens (two documents each
+  // for a two-tower model): the encoder's (Encoder::matmul_flops); the head's are negligible
+  // and not counted. `attention`: the config the model's attention factory was made from.
+  FlopCount matmul_flops(const AttentionConfig& attention, int64_t batch, int64_t length) const;
 
  private:
   torch::Tensor encode_pooled(const torch::Tensor& tokens);

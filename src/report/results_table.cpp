@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "attention/backend_spec.h"
+#include "attention_spec/backend_spec.h"
 #include "config/schema.h"
 #include "config/tasks.h"
 #include "util/format.h"

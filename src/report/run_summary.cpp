@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "config/schema.h"
+#include "util/format.h"
 
 namespace lra {
 namespace {

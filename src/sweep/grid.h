@@ -15,7 +15,7 @@ struct GridAxis {
 struct SweepPoint {
   std::string name;  // the run's folder name
   int64_t seed = 0;
-  std::vector<std::string> overrides;  // "key=value", axes in the order given, then seed
+  std::vector<std::string> overrides;  // "key=value", the axes it sets in order, then seed
 };
 
 // Parses "key=v1,v2,..." (a --grid argument). Throws std::invalid_argument naming the problem.
@@ -26,6 +26,16 @@ GridAxis parse_grid_axis(const std::string& text);
 // unless two axes share it (then the whole key). Throws on duplicate keys or names.
 std::vector<SweepPoint> expand_grid(const std::string& base_name, const std::vector<GridAxis>& axes,
                                     const std::vector<int64_t>& seeds);
+
+// expand_grid for a sweep whose points may run different attention backends: a point sets an
+// attention.* axis only if its backend (its attention.type value, or `config_backend` when
+// attention.type is not an axis) reads that key, so each backend runs once per distinct setting
+// of the keys it reads and its run names carry only those. Names of points that set every axis
+// are expand_grid's. Throws when no backend of the sweep reads an attention.* axis.
+std::vector<SweepPoint> expand_backend_grid(const std::string& base_name,
+                                            const std::vector<GridAxis>& axes,
+                                            const std::vector<int64_t>& seeds,
+                                            const std::string& config_backend);
 
 // Keeps letters, digits and ._+- ; anything else becomes '_' so names are safe folder names.
 std::string sanitize_name_part(const std::string& text);

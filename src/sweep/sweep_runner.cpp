@@ -78,6 +78,21 @@ struct Running {
   std::chrono::steady_clock::time_point start;
 };
 
+// The sweep's slots and the runs that hold them.
+struct Workers {
+  std::vector<Slot> slots;
+  std::vector<int> free_slots;  // the next run takes the back one
+  std::map<pid_t, Running> running;
+};
+
+Workers make_workers(const SweepOptions& options) {
+  Workers workers;
+  workers.slots = make_slots(options);
+  for (int s = static_cast<int>(workers.slots.size()) - 1; s >= 0; --s)
+    workers.free_slots.push_back(s);
+  return workers;
+}
+
 std::string elapsed(std::chrono::steady_clock::time_point start) {
   const auto s =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
@@ -147,91 +162,128 @@ std::string sweep_manifest_json(const SweepOptions& options, const std::vector<G
   return manifest.dump(1) + "\n";
 }
 
-SweepResult run_sweep(const SweepOptions& options, const std::vector<SweepPoint>& points) {
-  namespace fs = std::filesystem;
-  fs::create_directories(options.out_dir + "/logs");
-  SweepResult result;
+namespace {
+
+std::string run_dir(const SweepOptions& options, const std::string& name) {
+  return options.out_dir + "/" + name;
+}
+
+std::vector<const SweepPoint*> runs_not_completed(const SweepOptions& options,
+                                                  const std::vector<SweepPoint>& points,
+                                                  int& completed_before) {
   std::vector<const SweepPoint*> todo;
   for (const auto& p : points) {
-    if (read_run_state(options.out_dir + "/" + p.name) == RunState::completed) {
-      ++result.skipped;
-      continue;
-    }
-    todo.push_back(&p);
+    if (read_run_state(run_dir(options, p.name)) == RunState::completed)
+      ++completed_before;
+    else
+      todo.push_back(&p);
   }
+  return todo;
+}
+
+// The run's lock, held until it exits so that two sweeps over one folder never run it twice;
+// -1 when another sweep completed it while this one waited for the lock.
+int claim_run(const SweepOptions& options, const SweepPoint& p) {
+  const std::string lock_path = options.out_dir + "/logs/" + p.name + ".lock";
+  int lock_fd = lock_file(lock_path, false);
+  if (lock_fd < 0) {
+    lra::log::warn("sweep: " + p.name + " is still running in another process; waiting");
+    lock_fd = lock_file(lock_path, true);
+  }
+  if (read_run_state(run_dir(options, p.name)) == RunState::completed) {
+    close(lock_fd);
+    return -1;
+  }
+  return lock_fd;
+}
+
+ChildSpec child_spec(const SweepOptions& options, const SweepPoint& p, const Slot& slot,
+                     int lock_fd) {
+  ChildSpec spec;
+  spec.argv = train_command(options, p);
+  // A run stopped by a signal or a crash continues from its checkpoint instead of restarting;
+  // one that failed before its first checkpoint starts over in its folder (the sweep owns it,
+  // and the run is not completed).
+  spec.argv.push_back(std::filesystem::exists(run_dir(options, p.name) + "/checkpoint.pt")
+                          ? "--resume"
+                          : "--overwrite");
+  spec.argv.insert(spec.argv.end(), {"--set", "threads=" + std::to_string(slot.threads)});
+  if (!slot.device.empty()) {
+    spec.argv.insert(spec.argv.end(), {"--set", "device=cuda"});
+    spec.env.push_back({"CUDA_VISIBLE_DEVICES", slot.device});
+  }
+  spec.cpus = slot.cpus;
+  spec.log_path = options.out_dir + "/logs/" + p.name + ".log";
+  spec.inherit_fd = lock_fd;
+  return spec;
+}
+
+// Returns the slot the run took.
+int start_run(const SweepOptions& options, const SweepPoint& p, int lock_fd, Workers& workers) {
+  const int s = workers.free_slots.back();
+  workers.free_slots.pop_back();
+  const pid_t pid = start_child(child_spec(options, p, workers.slots[s], lock_fd));
+  workers.running[pid] = {p.name, s, lock_fd, std::chrono::steady_clock::now()};
+  return s;
+}
+
+void forward_stop_signal(const Workers& workers, SweepResult& result) {
+  result.stop_signal = g_stop_signal;
+  lra::log::warn(
+      lra::log::format("sweep: signal %d; passing it to %zu running runs and starting no more",
+                       result.stop_signal, workers.running.size()));
+  for (const auto& [pid, run] : workers.running) kill(-pid, result.stop_signal);
+}
+
+// Counts a child that exited, if it is one of the sweep's runs, and frees its slot.
+void finish_run(const SweepOptions& options, const ChildExit& exit, Workers& workers,
+                SweepResult& result) {
+  auto it = workers.running.find(exit.pid);
+  if (it == workers.running.end()) return;
+  const Running run = it->second;
+  workers.running.erase(it);
+  close(run.lock_fd);
+  workers.free_slots.push_back(run.slot);
+  const RunState state = read_run_state(run_dir(options, run.name));
+  if (exit.exit_code == 0 && state == RunState::completed) {
+    ++result.completed;
+    lra::log::info("done  " + run.name + " in " + elapsed(run.start) +
+                   test_accuracy_text(run_dir(options, run.name)));
+    return;
+  }
+  ++result.failed;
+  lra::log::warn(lra::log::format("%s %s (exit %d) after %s; log: %s/logs/%s.log", to_string(state),
+                                  run.name.c_str(), exit.exit_code, elapsed(run.start).c_str(),
+                                  options.out_dir.c_str(), run.name.c_str()));
+}
+
+}  // namespace
+
+SweepResult run_sweep(const SweepOptions& options, const std::vector<SweepPoint>& points) {
+  std::filesystem::create_directories(options.out_dir + "/logs");
+  SweepResult result;
+  const auto todo = runs_not_completed(options, points, result.skipped);
   lra::log::info(lra::log::format("sweep: %zu runs, %d already completed, %zu to run",
                                   points.size(), result.skipped, todo.size()));
   handle_stop_signals(on_stop_signal);  // interrupts waitpid, so the signal is forwarded at once
-  auto slots = make_slots(options);
-  std::vector<int> free_slots;
-  for (int s = static_cast<int>(slots.size()) - 1; s >= 0; --s) free_slots.push_back(s);
-  std::map<pid_t, Running> running;
+  Workers workers = make_workers(options);
   size_t next = 0, started = 0;
-  while (next < todo.size() || !running.empty()) {
-    while (!g_stop_signal && next < todo.size() && !free_slots.empty()) {
+  while (next < todo.size() || !workers.running.empty()) {
+    while (!g_stop_signal && next < todo.size() && !workers.free_slots.empty()) {
       const SweepPoint& p = *todo[next++];
-      const std::string lock_path = options.out_dir + "/logs/" + p.name + ".lock";
-      int lock_fd = lock_file(lock_path, false);
+      const int lock_fd = claim_run(options, p);
       if (lock_fd < 0) {
-        lra::log::warn("sweep: " + p.name + " is still running in another process; waiting");
-        lock_fd = lock_file(lock_path, true);
-      }
-      if (read_run_state(options.out_dir + "/" + p.name) == RunState::completed) {
-        close(lock_fd);  // another sweep finished it while we waited
         ++result.skipped;
         continue;
       }
-      const int s = free_slots.back();
-      free_slots.pop_back();
-      ChildSpec spec;
-      spec.argv = train_command(options, p);
-      // A run stopped by a signal or a crash continues from its checkpoint instead of restarting;
-      // one that failed before its first checkpoint starts over in its folder (the sweep owns
-      // it, and the run is not completed).
-      spec.argv.push_back(std::filesystem::exists(options.out_dir + "/" + p.name + "/checkpoint.pt")
-                              ? "--resume"
-                              : "--overwrite");
-      spec.argv.insert(spec.argv.end(), {"--set", "threads=" + std::to_string(slots[s].threads)});
-      if (!slots[s].device.empty()) {
-        spec.argv.insert(spec.argv.end(), {"--set", "device=cuda"});
-        spec.env.push_back({"CUDA_VISIBLE_DEVICES", slots[s].device});
-      }
-      spec.cpus = slots[s].cpus;
-      spec.log_path = options.out_dir + "/logs/" + p.name + ".log";
-      spec.inherit_fd = lock_fd;
-      const pid_t pid = start_child(spec);
-      running[pid] = {p.name, s, lock_fd, std::chrono::steady_clock::now()};
+      const int slot = start_run(options, p, lock_fd, workers);
       lra::log::info(lra::log::format("[%zu/%zu] start %s on %s", ++started, todo.size(),
-                                      p.name.c_str(), describe(slots[s]).c_str()));
+                                      p.name.c_str(), describe(workers.slots[slot]).c_str()));
     }
-    if (g_stop_signal && !result.stop_signal) {
-      result.stop_signal = g_stop_signal;
-      lra::log::warn(
-          lra::log::format("sweep: signal %d; passing it to %zu running runs and starting no more",
-                           result.stop_signal, running.size()));
-      for (const auto& [pid, run] : running) kill(-pid, result.stop_signal);
-    }
-    if (running.empty()) break;
+    if (g_stop_signal && !result.stop_signal) forward_stop_signal(workers, result);
+    if (workers.running.empty()) break;
     const ChildExit exit = wait_any_child();
-    if (exit.pid < 0) continue;  // a signal: forwarded at the top of the loop
-    auto it = running.find(exit.pid);
-    if (it == running.end()) continue;
-    const Running run = it->second;
-    running.erase(it);
-    close(run.lock_fd);
-    free_slots.push_back(run.slot);
-    const std::string run_dir = options.out_dir + "/" + run.name;
-    const RunState state = read_run_state(run_dir);
-    if (exit.exit_code == 0 && state == RunState::completed) {
-      ++result.completed;
-      lra::log::info("done  " + run.name + " in " + elapsed(run.start) +
-                     test_accuracy_text(run_dir));
-    } else {
-      ++result.failed;
-      lra::log::warn(lra::log::format(
-          "%s %s (exit %d) after %s; log: %s/logs/%s.log", to_string(state), run.name.c_str(),
-          exit.exit_code, elapsed(run.start).c_str(), options.out_dir.c_str(), run.name.c_str()));
-    }
+    if (exit.pid >= 0) finish_run(options, exit, workers, result);  // < 0: a signal, see above
   }
   if (g_stop_signal && !result.stop_signal) result.stop_signal = g_stop_signal;
   return result;

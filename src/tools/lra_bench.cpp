@@ -10,7 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "attention/backend_spec.h"
+#include "attention_spec/backend_spec.h"
 #include "bench/attention_bench.h"
 #include "bench/kernel_error_bench.h"
 #include "bench/kernel_variance_bench.h"

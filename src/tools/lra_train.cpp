@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "attention/backend_spec.h"
+#include "attention_spec/backend_spec.h"
 #include "config/config.h"
 #include "train/resume.h"
 #include "train/run.h"

@@ -8,12 +8,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "config/tasks.h"
+#include "model/transformer.h"
 #include "util/log.h"
 
 namespace lra {
 namespace {
 
 constexpr double kFloat = 4.0;  // bytes of a float32, the training precision of every tensor
+
+bool generates_images(const Config& config) {
+  const TaskSpec* task = find_task(config.task);
+  return task && task->generator == TaskGenerator::kPathfinder;
+}
 
 double linear(double in, double out) {
   return in * out + out;  // weight and bias
@@ -43,7 +50,7 @@ double cgroup_limit_bytes() {
 
 double parameter_count(const ModelConfig& m, const ModelShape& shape) {
   const double dim = static_cast<double>(m.dim);
-  const double qkv = static_cast<double>(m.qkv_dim > 0 ? m.qkv_dim : m.dim);
+  const double qkv = static_cast<double>(m.qkv_width());
   const double positions = static_cast<double>(shape.max_length) + (m.pooling == "cls" ? 1 : 0);
   double n = static_cast<double>(shape.vocab_size) * dim;  // token embedding
   if (m.pos_embedding == "learned") n += positions * dim;
@@ -70,7 +77,7 @@ MemoryEstimate estimate_training_memory(const Config& config, const ModelShape& 
   const double chunk =
       std::ceil(static_cast<double>(t.batch_size) / static_cast<double>(t.grad_accum)) *
       (shape.two_tower ? 2 : 1);
-  const double qkv = static_cast<double>(m.qkv_dim > 0 ? m.qkv_dim : m.dim);
+  const double qkv = static_cast<double>(m.qkv_width());
   const double per_token_layer = 3 * static_cast<double>(m.dim) + 4 * qkv + 2 * m.mlp_dim;
   e.activations = chunk * static_cast<double>(shape.max_length) * static_cast<double>(m.layers) *
                   per_token_layer * kFloat;
@@ -80,10 +87,10 @@ MemoryEstimate estimate_training_memory(const Config& config, const ModelShape& 
 
 double synthetic_data_bytes(const Config& config) {
   if (config.data.source != "synthetic") return 0;
-  if (config.task == "pathfinder" || config.task == "pathx") {
+  if (generates_images(config)) {
     const double side = config.data.pathfinder.resolution > 0
                             ? static_cast<double>(config.data.pathfinder.resolution)
-                            : (config.task == "pathx" ? 128.0 : 32.0);
+                            : static_cast<double>(task_spec(config.task).image_side);
     return static_cast<double>(config.data.pathfinder.images) * side * side;  // uint8 pixels
   }
   const auto& s = config.data.synthetic;
@@ -117,7 +124,7 @@ void check_fits_in_memory(const Config& config, const MemoryEstimate& e, double 
         gib(e.activations).c_str(), t.batch_size, t.grad_accum, config.data.max_length, m.layers);
   if (e.data > e.total() / 100)  // a line of 0.0 GiB would only distract
     msg += "\n  generated data: " + gib(e.data) +
-           (config.task == "pathfinder" || config.task == "pathx"
+           (generates_images(config)
                 ? " (data.pathfinder.images, data.pathfinder.resolution)"
                 : " (data.synthetic.train_size + val_size + test_size, data.max_length)");
   const double largest = std::max({e.training_state, e.activations, e.data});

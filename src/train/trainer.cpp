@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <limits>
 #include <memory>
 #include <numeric>
 #include <sstream>
@@ -12,7 +11,6 @@
 
 #include "attention/registry.h"
 #include "data/batch_prefetcher.h"
-#include "model/precision.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 #include "train/model_state.h"
@@ -24,6 +22,7 @@
 #include "train/stop_signal.h"
 #include "train/system_info.h"
 #include "train/tensorboard_log.h"
+#include "train/training_step.h"
 #include "train/utilisation.h"
 #include "util/append_log.h"
 #include "util/atomic_file.h"
@@ -43,46 +42,6 @@ void set_optimizer(torch::optim::AdamW& opt, double lr, double beta1) {
     o.lr(lr);
     o.betas({beta1, std::get<1>(o.betas())});
   }
-}
-
-// Forward and backward over `batch`, split into grad_accum chunks; the gradients are left in
-// the parameters for the optimizer step.
-StepStats forward_backward(Classifier& model, const Batch& batch, const TrainConfig& t,
-                           const c10::Device& device) {
-  StepStats s;
-  const double n = static_cast<double>(batch.labels.size(0));
-  auto tokens = batch.tokens.to(device), labels = batch.labels.to(device);
-  auto tokens2 = batch.tokens2.defined() ? batch.tokens2.to(device) : torch::Tensor();
-  auto token_chunks = tokens.chunk(t.grad_accum), label_chunks = labels.chunk(t.grad_accum);
-  auto token2_chunks =
-      tokens2.defined() ? tokens2.chunk(t.grad_accum) : std::vector<torch::Tensor>();
-  for (size_t i = 0; i < token_chunks.size(); ++i) {
-    torch::Tensor logits;
-    {
-      AutocastGuard autocast(device, t.precision);  // train.precision: bf16 autocast on CUDA
-      logits =
-          model->forward(token_chunks[i], tokens2.defined() ? token2_chunks[i] : torch::Tensor());
-    }
-    auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat),
-                                                     label_chunks[i]);  // chunk mean
-    const double chunk = static_cast<double>(label_chunks[i].size(0));
-    (loss * (chunk / n)).backward();
-    s.loss_sum += loss.item<double>() * chunk;
-    s.correct += (logits.argmax(1) == label_chunks[i]).sum().item<double>();
-  }
-  s.count = n;
-  s.real_tokens = (tokens != 0).sum().item<double>();
-  if (tokens2.defined()) s.real_tokens += (tokens2 != 0).sum().item<double>();
-  return s;
-}
-
-// The global gradient norm before clipping (clip_grad_norm_ with an infinite bound changes
-// nothing); with train.clip: norm it is the clipping itself.
-double clip_and_measure(Classifier& model, const TrainConfig& t) {
-  const double bound = t.clip == "norm" ? t.clip_value : std::numeric_limits<double>::infinity();
-  const double norm = torch::nn::utils::clip_grad_norm_(model->parameters(), bound);
-  if (t.clip == "value") torch::nn::utils::clip_grad_value_(model->parameters(), t.clip_value);
-  return norm;
 }
 
 }  // namespace
@@ -156,6 +115,7 @@ class TrainLoop {
   void build_model(bool resume);
   void resume_from_checkpoint();
   void train_step(int64_t step);
+  void log_window(int64_t step, double seconds, double grad_norm);
   void validate(int64_t step);
   void write_checkpoint();
   void open_logs(bool resume);
@@ -193,6 +153,10 @@ void TrainLoop::build_model(bool resume) {
   model_ = Classifier(config_.model, attention_factory(config_.attention), data_.vocab_size,
                       data_.max_length, data_.num_classes, data_.train.tokens2.defined(),
                       static_cast<uint64_t>(config_.seed));
+  // Counted before any state is loaded: SchoenbAt's count depends on its draws, and a resumed
+  // run must report what the uninterrupted run reported.
+  const FlopCount flops = model_->matmul_flops(config_.attention, t_.batch_size, data_.max_length);
+  step_flops_ = flops.forward + flops.backward;
   model_->to(device_);
   // A resumed run takes everything from its checkpoint instead.
   const std::string& init = config_.model.init_state;
@@ -201,11 +165,7 @@ void TrainLoop::build_model(bool resume) {
     log::info("model.init_state: started from " + init);
   }
   model_->train();
-  opt_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
-                                               torch::optim::AdamWOptions(t_.lr)
-                                                   .betas({t_.beta1, t_.beta2})
-                                                   .eps(t_.eps)
-                                                   .weight_decay(t_.weight_decay));
+  opt_ = make_optimizer(model_, t_);
   best_state_ = snapshot(*model_);
 }
 
@@ -263,54 +223,53 @@ void TrainLoop::train_step(int64_t step) {
     batch_log_->append(nlohmann::ordered_json{{"step", step}, {"indices", batch.indices}}.dump() +
                        "\n");
   const auto start = Clock::now();
-  opt_->zero_grad();
-  StepStats s = forward_backward(model_, batch, t_, device_);
-  const double grad_norm = clip_and_measure(model_, t_);
-  const bool applied = nonfinite_.accept(step, s.loss_sum / s.count, grad_norm);
-  if (applied) opt_->step();
-  model_->encoder()->on_train_step(step);
+  const StepOutcome s = training_step(model_, *opt_, nonfinite_, batch, t_, device_, step);
   synchronize(device_);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   auto& timing = state_.timing;
-  if (applied && step > first_timed_step_) {  // a skipped step counts in no average or timing
+  if (s.applied && step > first_timed_step_) {  // a skipped step counts in no average or timing
     timing.step_ms.push_back(seconds * 1e3);
     timing.seconds += seconds;
-    timing.samples += s.count;
-    timing.real_tokens += s.real_tokens;
+    timing.samples += s.stats.count;
+    timing.real_tokens += s.stats.real_tokens;
   }
   window_seconds_ += seconds;
   ++window_steps_;
   auto& window = state_.window;
-  if (applied) {
-    window.loss_sum += s.loss_sum;
-    window.correct += s.correct;
-    window.count += s.count;
-    progress_->update(step, s.loss_sum / s.count, s.correct / s.count);
+  if (s.applied) {
+    window.loss_sum += s.stats.loss_sum;
+    window.correct += s.stats.correct;
+    window.count += s.stats.count;
+    progress_->update(step, s.stats.loss_sum / s.stats.count, s.stats.correct / s.stats.count);
   }
   state_.step = step;
-  if ((step % t_.log_every == 0 || step == t_.steps) && window.count > 0) {
-    nlohmann::ordered_json line = {{"step", step},
-                                   {"loss", window.loss_sum / window.count},
-                                   {"accuracy", window.correct / window.count},
-                                   {"lr", schedule_.lr(step - 1)},
-                                   {"ms_per_step", seconds * 1e3},
-                                   {"grad_norm", grad_norm}};  // this step's, before clipping
-    if (window_seconds_ > 0 && matmul_gflops_ > 0) {
-      const double gflops =
-          step_flops_ * static_cast<double>(window_steps_) / window_seconds_ / 1e9;
-      line["achieved_gflops"] = gflops;
-      line["utilisation"] = gflops / matmul_gflops_;
-    }
-    if (window_seconds_ > 0) line["samples_per_s"] = window.count / window_seconds_;
-    window_seconds_ = 0.0, window_steps_ = 0;
-    metrics_->append(line);
-    log_scalars("train/", step, line);
-    if (!progress_->on_terminal() && show_progress_)
-      log::info(log::format("step %ld/%ld loss %.4f acc %.3f lr %.3g", step, t_.steps,
-                            window.loss_sum / window.count, window.correct / window.count,
-                            schedule_.lr(step - 1)));
-    window = StepStats{};
+  if ((step % t_.log_every == 0 || step == t_.steps) && window.count > 0)
+    log_window(step, seconds, s.grad_norm);
+}
+
+// The metrics.jsonl line of the steps since the last one, which then starts a new window.
+void TrainLoop::log_window(int64_t step, double seconds, double grad_norm) {
+  auto& window = state_.window;
+  nlohmann::ordered_json line = {{"step", step},
+                                 {"loss", window.loss_sum / window.count},
+                                 {"accuracy", window.correct / window.count},
+                                 {"lr", schedule_.lr(step - 1)},
+                                 {"ms_per_step", seconds * 1e3},
+                                 {"grad_norm", grad_norm}};  // this step's, before clipping
+  if (window_seconds_ > 0 && matmul_gflops_ > 0) {
+    const double gflops = step_flops_ * static_cast<double>(window_steps_) / window_seconds_ / 1e9;
+    line["achieved_gflops"] = gflops;
+    line["utilisation"] = gflops / matmul_gflops_;
   }
+  if (window_seconds_ > 0) line["samples_per_s"] = window.count / window_seconds_;
+  window_seconds_ = 0.0, window_steps_ = 0;
+  metrics_->append(line);
+  log_scalars("train/", step, line);
+  if (!progress_->on_terminal() && show_progress_)
+    log::info(log::format("step %ld/%ld loss %.4f acc %.3f lr %.3g", step, t_.steps,
+                          window.loss_sum / window.count, window.correct / window.count,
+                          schedule_.lr(step - 1)));
+  window = StepStats{};
 }
 
 void TrainLoop::validate(int64_t step) {
@@ -365,9 +324,7 @@ void TrainLoop::log_scalars(const std::string& prefix, int64_t step,
 }
 
 TrainResult TrainLoop::run(bool resume, const std::function<void()>& on_start) {
-  // Before build_model seeds the RNGs: neither the probe nor the throwaway attention instance
-  // the FLOP count builds may change what the run draws.
-  step_flops_ = training_step_flops(config_, t_.batch_size, data_.max_length).total();
+  // Before build_model seeds the RNGs: the probe may not change what the run draws.
   // The yardstick in the precision the step's matmuls run in (bf16 autocast on CUDA only).
   const bool bf16 = device_.is_cuda() && t_.precision == "bf16";
   matmul_gflops_ =

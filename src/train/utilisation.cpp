@@ -6,40 +6,10 @@
 
 #include <torch/torch.h>
 
-#include "attention/registry.h"
 #include "train/system_info.h"
 #include "util/stats.h"
 
 namespace lra {
-
-double block_linear_forward_flops(int64_t batch, int64_t length, int64_t dim, int64_t qkv_dim,
-                                  int64_t mlp_dim) {
-  const auto tokens = static_cast<double>(batch * length);
-  const double weights = 3.0 * static_cast<double>(dim * qkv_dim) +
-                         static_cast<double>(qkv_dim * dim) +
-                         2.0 * static_cast<double>(dim * mlp_dim);
-  return 2.0 * tokens * weights;
-}
-
-StepFlops training_step_flops(const Config& config, int64_t batch, int64_t length) {
-  const ModelConfig& m = config.model;
-  const int64_t qkv = m.qkv_dim > 0 ? m.qkv_dim : m.dim;
-  const int64_t sequences = batch * (config.task == "retrieval" ? 2 : 1);
-  const int64_t positions = length + (m.pooling == "cls" ? 1 : 0);
-  // A throwaway instance: some counts depend on what the backend drew (SchoenbAt's degrees).
-  AttentionContext context{m.heads, qkv / m.heads, 0.0, static_cast<uint64_t>(config.seed), {}};
-  context.max_length = positions;
-  const AttentionPtr instance = make_attention(config.attention, context);
-  const AttentionShape shape{sequences, m.heads, positions, qkv / m.heads,
-                             config.attention.features};
-  const FlopCount attention =
-      attention_implementation(config.attention.type).flops(shape, *instance);
-  const double linear = block_linear_forward_flops(sequences, positions, m.dim, qkv, m.mlp_dim);
-  StepFlops f;
-  f.forward = static_cast<double>(m.layers) * (linear + attention.forward);
-  f.backward = static_cast<double>(m.layers) * (2.0 * linear + attention.backward);
-  return f;
-}
 
 double measure_matmul_gflops(const c10::Device& device, int64_t n, int repeats,
                              c10::ScalarType dtype) {

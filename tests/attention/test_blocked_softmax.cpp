@@ -1,4 +1,4 @@
-// The blocked CPU softmax attention (blocked_softmax_cpu.h) against the plain (L x L) formula in
+// The blocked CPU softmax attention (cpu/blocked_softmax.h) against the plain (L x L) formula in
 // float64: values and gradients with interior and trailing padding and lengths that cut the
 // 256 x 256 blocks; its dropout is exact (weights kept or zeroed and rescaled, at the requested
 // rate, regenerated identically in the backward).
@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "attention/blocked_softmax_cpu.h"
+#include "attention/cpu/blocked_softmax.h"
 #include "attention/exact_softmax.h"
 
 namespace lra {

@@ -1,4 +1,4 @@
-// The float32 row loops of the CPU kernels (cpu_vector_math.h), each path this CPU runs (16
+// The float32 row loops of the CPU kernels (cpu/vector_math.h), each path this CPU runs (16
 // lanes, 8 lanes, scalar), against their float64 overloads: lengths that leave every tail size,
 // -inf entries (masked keys), arguments past expf's range, a shift of +inf; log over 60 decades.
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "attention/cpu_vector_math.h"
+#include "attention/cpu/vector_math.h"
 
 namespace lra::cpu {
 namespace {

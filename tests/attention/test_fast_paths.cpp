@@ -11,7 +11,7 @@
 #include <torch/torch.h>
 
 #include "attention/exact_softmax.h"
-#include "attention/feature_maps.h"
+#include "attention/features/feature_maps.h"
 #include "attention/linear_attention.h"
 #include "attention_test_util.h"
 

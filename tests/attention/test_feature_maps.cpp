@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "attention/dot_kernels.h"
+#include "attention/features/dot_kernels.h"
 #include "attention_test_util.h"
 
 namespace lra {

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "attention/dot_kernels.h"
-#include "attention/random_features.h"
+#include "attention/features/dot_kernels.h"
+#include "attention/features/random_features.h"
 #include "attention/scaling_normalization.h"
 #include "attention_test_util.h"
 

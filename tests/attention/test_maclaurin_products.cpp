@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
-#include "attention/cpu_vector_math.h"
-#include "attention/maclaurin_products.h"
+#include "attention/cpu/maclaurin_products.h"
+#include "attention/cpu/vector_math.h"
 
 namespace lra {
 namespace {

@@ -12,10 +12,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "attention/feature_parameters.h"
+#include "attention/features/feature_parameters.h"
+#include "attention/features/random_features.h"
+#include "attention/features/weight_samplers.h"
 #include "attention/linear_attention.h"
-#include "attention/random_features.h"
-#include "attention/weight_samplers.h"
 #include "attention_test_util.h"
 
 namespace lra {

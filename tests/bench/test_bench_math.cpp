@@ -1,11 +1,28 @@
 // lra_bench's block FLOP formula against a hand count, and its timing summaries.
 #include <gtest/gtest.h>
 
+#include "attention/registry.h"
 #include "bench/bench_math.h"
-#include "train/utilisation.h"
+#include "config/config.h"
+#include "model/transformer.h"
 
 namespace lra::bench {
 namespace {
+
+struct StepFlops {
+  double forward = 0.0, backward = 0.0;
+};
+
+// One optimizer step of the model `config` builds on (batch, length) sequences (retrieval: two
+// documents per example), as the model counts it. Neither the vocabulary nor the classes change
+// the count (the head is not counted).
+StepFlops training_step_flops(const Config& config, int64_t batch, int64_t length) {
+  const Classifier model(config.model, attention_factory(config.attention), /*vocab_size=*/1,
+                         length, /*num_classes=*/2, config.task == "retrieval",
+                         static_cast<uint64_t>(config.seed));
+  const FlopCount f = model->matmul_flops(config.attention, batch, length);
+  return {f.forward, f.backward};
+}
 
 TEST(BenchMath, BlockLinearFlops) {
   // 3 (q, k, v) 8x8 + output 8x8 + MLP 8x16 and 16x8, for 2 x 3 tokens.

@@ -64,4 +64,84 @@ TEST(SweepGrid, BadAxesAreClearErrors) {
   expect_error([&] { lra::expand_grid("x", {clash}, {0}); }, {"same run name", "x__dir=a_b"});
 }
 
+std::vector<std::string> names_of(const std::vector<lra::SweepPoint>& points) {
+  std::vector<std::string> names;
+  for (const auto& p : points) names.push_back(p.name);
+  return names;
+}
+
+// The sweep behind the papers' tables: each backend at several feature counts, with exact
+// softmax (which reads no feature count) run once as the baseline.
+TEST(SweepGrid, EachBackendRunsOncePerSettingOfTheKeysItReads) {
+  const auto type = lra::parse_grid_axis("attention.type=softmax,schoenbat");
+  const auto features = lra::parse_grid_axis("attention.features=32,64,128");
+  const auto points = lra::expand_backend_grid("quickstart", {type, features}, {42}, "softmax");
+  EXPECT_EQ(names_of(points),
+            (std::vector<std::string>{"quickstart__type=softmax__seed=42",
+                                      "quickstart__type=schoenbat__features=32__seed=42",
+                                      "quickstart__type=schoenbat__features=64__seed=42",
+                                      "quickstart__type=schoenbat__features=128__seed=42"}));
+  EXPECT_EQ(points[0].overrides, (std::vector<std::string>{"attention.type=softmax", "seed=42"}));
+  EXPECT_EQ(points[3].overrides, (std::vector<std::string>{"attention.type=schoenbat",
+                                                           "attention.features=128", "seed=42"}));
+  const auto two_seeds =
+      lra::expand_backend_grid("quickstart", {type, features}, {0, 1}, "softmax");
+  ASSERT_EQ(two_seeds.size(), 2u * 4u);
+  EXPECT_EQ(two_seeds[1].name, "quickstart__type=softmax__seed=1");
+}
+
+TEST(SweepGrid, AxesOutsideTheBackendsKeysApplyToEveryBackend) {
+  const auto points =
+      lra::expand_backend_grid("x",
+                               {lra::parse_grid_axis("train.lr=1e-3,1e-4"),
+                                lra::parse_grid_axis("attention.type=softmax,favor"),
+                                lra::parse_grid_axis("attention.redraw_interval=0,100")},
+                               {0}, "softmax");
+  EXPECT_EQ(
+      names_of(points),
+      (std::vector<std::string>{
+          "x__lr=1e-3__type=softmax__seed=0", "x__lr=1e-3__type=favor__redraw_interval=0__seed=0",
+          "x__lr=1e-3__type=favor__redraw_interval=100__seed=0", "x__lr=1e-4__type=softmax__seed=0",
+          "x__lr=1e-4__type=favor__redraw_interval=0__seed=0",
+          "x__lr=1e-4__type=favor__redraw_interval=100__seed=0"}));
+}
+
+// Runs of sweeps whose backends read every axis keep their names, so such sweeps resume.
+TEST(SweepGrid, BackendsReadingEveryAxisGiveThePlainCrossProduct) {
+  const std::vector<lra::GridAxis> axes = {lra::parse_grid_axis("attention.type=favor,schoenbat"),
+                                           lra::parse_grid_axis("attention.features=32,64"),
+                                           lra::parse_grid_axis("data.dir=a/b")};
+  const auto plain = lra::expand_grid("listops", axes, {0, 1});
+  const auto aware = lra::expand_backend_grid("listops", axes, {0, 1}, "softmax");
+  ASSERT_EQ(aware.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(aware[i].name, plain[i].name);
+    EXPECT_EQ(aware[i].overrides, plain[i].overrides);
+  }
+  const auto one_backend = lra::expand_backend_grid("x", {axes[1]}, {0}, "favor");
+  EXPECT_EQ(one_backend[0].name, "x__features=32__seed=0");
+}
+
+TEST(SweepGrid, AnAttentionAxisNoBackendOfTheSweepReadsIsRefused) {
+  const auto type = lra::parse_grid_axis("attention.type=softmax,linformer");
+  const auto features = lra::parse_grid_axis("attention.features=32,64");
+  auto sweep_both = [&] { lra::expand_backend_grid("x", {type, features}, {0}, "favor"); };
+  expect_error(sweep_both, {"attention.features", "softmax, linformer", "Read by: favor"});
+  // Without an attention.type axis every run uses the config's backend.
+  expect_error([&] { lra::expand_backend_grid("x", {features}, {0}, "softmax"); },
+               {"attention.features", "(softmax)"});
+}
+
+// The config check, run on every point before anything runs, names these with their run.
+TEST(SweepGrid, UnregisteredBackendsAndKeysAreSetAtEveryPoint) {
+  const auto points = lra::expand_backend_grid(
+      "x",
+      {lra::parse_grid_axis("attention.type=softmax,favr"),
+       lra::parse_grid_axis("attention.features=32"), lra::parse_grid_axis("attention.featurs=8")},
+      {0}, "softmax");
+  EXPECT_EQ(names_of(points),
+            (std::vector<std::string>{"x__type=softmax__featurs=8__seed=0",
+                                      "x__type=favr__features=32__featurs=8__seed=0"}));
+}
+
 }  // namespace

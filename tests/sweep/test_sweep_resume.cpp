@@ -126,4 +126,38 @@ TEST(SweepCli, DryRunListsWithoutRunning) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+// Softmax reads no feature count: it runs once beside schoenbat's three, in the listing and in
+// the SLURM array alike.
+TEST(SweepCli, DryRunAcrossBackendsListsEachBackendsOwnSettings) {
+  TempDir dir;
+  const std::string out = dir / "sweep";
+  const std::vector<std::string> grid = {"--grid", "attention.type=softmax,schoenbat",
+                                         "--grid", "attention.features=32,64,128",
+                                         "--out",  out};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), grid.begin(), grid.end());
+    return extra;
+  };
+  EXPECT_EQ(wait_exit(start_sweep(with({"--dry-run"}), dir / "log")), 0) << read_text(dir / "log");
+  const std::string log = read_text(dir / "log");
+  EXPECT_NE(log.find("run   quickstart__type=softmax__seed=0  (missing)"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("run   quickstart__type=schoenbat__features=128__seed=0  (missing)"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("type=softmax__features"), std::string::npos) << log;
+  EXPECT_NE(log.find("4 of 4 runs would run"), std::string::npos) << log;
+
+  const std::string script = dir / "sweep.sbatch";
+  EXPECT_EQ(wait_exit(start_sweep(with({"--slurm", script}), dir / "slurm.log")), 0)
+      << read_text(dir / "slurm.log");
+  const std::string text = read_text(script);
+  EXPECT_NE(text.find("#SBATCH --array=0-3\n"), std::string::npos) << text;
+  const auto softmax_task = text.find("NAME='quickstart__type=softmax__seed=0'");
+  ASSERT_NE(softmax_task, std::string::npos) << text;
+  const std::string softmax_line =
+      text.substr(softmax_task, text.find('\n', softmax_task) - softmax_task);
+  EXPECT_EQ(softmax_line.find("attention.features"), std::string::npos) << softmax_line;
+}
+
 }  // namespace

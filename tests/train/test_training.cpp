@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "attention/backend_spec.h"
+#include "attention_spec/backend_spec.h"
 #include "config/config.h"
 #include "config/schema.h"
 #include "data/data_test_util.h"

@@ -1,5 +1,5 @@
 // One thread timing each block product of the fused linear-attention kernel
-// (src/attention/fused_linear_attention_cpu.cpp) through the project's cpu::gemm, beside a 512^3
+// (src/attention/cpu/fused_linear_attention.cpp) through the project's cpu::gemm, beside a 512^3
 // product: how far below the large-matmul rate the kernel's small products run. Shapes: a block
 // of n = 128 rows, m = 128 features, head_dim d = D = 32, F = 256 Maclaurin factors (row stride
 // 272 as the kernel pads it). Median of 15 timings of 200 calls each.
@@ -11,7 +11,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "attention/cpu_gemm.h"
+#include "attention/cpu/gemm.h"
 
 int main() {
   at::set_num_threads(1);

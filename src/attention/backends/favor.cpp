@@ -27,12 +27,12 @@
 #include <torch/torch.h>
 
 #include "attention/exact_softmax.h"
-#include "attention/feature_maps.h"
-#include "attention/feature_parameters.h"
-#include "attention/random_features.h"
+#include "attention/features/feature_maps.h"
+#include "attention/features/feature_parameters.h"
+#include "attention/features/random_features.h"
+#include "attention/features/weight_samplers.h"
 #include "attention/registry.h"
 #include "attention/softmax_feature_attention.h"
-#include "attention/weight_samplers.h"
 
 namespace lra::backends::favor {
 namespace {
@@ -73,13 +73,6 @@ class FavorAttention : public SoftmaxFeatureAttention {
         component_(config.component),
         learned_(config.weight_sampler == "fastfood_learned"),
         skyformer_code_(config.convention == "skyformer_code") {
-    if (skyformer_code_ && (component_ != "positive" || learned_))
-      throw std::invalid_argument(
-          "attention.convention: skyformer_code needs component positive on drawn directions");
-    if (learned_ && redraw_interval_ > 0)
-      throw std::invalid_argument(
-          "attention.weight_sampler: fastfood_learned trains its FastFood factors, so it is not "
-          "redrawn; set attention.redraw_interval: 0 (or use weight_sampler: fastfood)");
     if (learned_) register_fastfood_factors();
   }
 

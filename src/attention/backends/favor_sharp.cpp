@@ -22,12 +22,12 @@
 
 #include <torch/torch.h>
 
-#include "attention/caller_state_parallel.h"
-#include "attention/cpu_eigh.h"
-#include "attention/cpu_gemm.h"
+#include "attention/cpu/caller_state_parallel.h"
+#include "attention/cpu/eigh.h"
+#include "attention/cpu/gemm.h"
 #include "attention/exact_softmax.h"
-#include "attention/feature_maps.h"
-#include "attention/feature_parameters.h"
+#include "attention/features/feature_maps.h"
+#include "attention/features/feature_parameters.h"
 #include "attention/registry.h"
 #include "attention/softmax_feature_attention.h"
 
@@ -138,14 +138,7 @@ SderfParameters sderf_parameters(const torch::Tensor& x, const torch::Tensor& y,
 class FavorSharpAttention : public SoftmaxFeatureAttention {
  public:
   FavorSharpAttention(const AttentionConfig& config, const AttentionContext& context)
-      : SoftmaxFeatureAttention(config, context) {
-    // Its rows are rotated by each call's eigenvectors; trained factors would need autograd
-    // through that rotation, which the fast path does not carry.
-    if (config.weight_sampler == "fastfood_learned")
-      throw std::invalid_argument(
-          "attention.weight_sampler: favor_sharp draws its rows, it does not train them; pick a "
-          "sampler other than fastfood_learned (or attention.type: favor)");
-  }
+      : SoftmaxFeatureAttention(config, context) {}
 
   Features features(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& key_mask,
                     bool stabilized) override {

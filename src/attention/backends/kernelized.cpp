@@ -5,8 +5,8 @@
 // than softmax.
 #include <torch/torch.h>
 
-#include "attention/dot_kernels.h"
 #include "attention/exact_softmax.h"
+#include "attention/features/dot_kernels.h"
 #include "attention/registry.h"
 #include "attention/scaling_normalization.h"
 

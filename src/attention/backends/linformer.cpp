@@ -24,7 +24,6 @@ class LinformerAttention : public AttentionBackend {
  public:
   LinformerAttention(const AttentionConfig& config, const AttentionContext& context)
       : k_(config.linformer_k), max_length_(context.max_length) {
-    if (k_ < 1) throw std::invalid_argument("attention.linformer_k must be >= 1");
     if (max_length_ < 1)
       throw std::invalid_argument(
           "linformer: its projections are sized by the longest sequence the layer sees "

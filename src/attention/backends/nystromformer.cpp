@@ -49,11 +49,6 @@ class NystromformerAttention : public AttentionBackend {
         iterations_(config.pinv_iterations),
         conv_kernel_(config.conv_kernel),
         skyformer_code_(config.convention == "skyformer_code") {
-    if (landmarks_ < 1) throw std::invalid_argument("attention.num_landmarks must be >= 1");
-    if (iterations_ < 0) throw std::invalid_argument("attention.pinv_iterations must be >= 0");
-    if (conv_kernel_ < 0 || (conv_kernel_ > 0 && conv_kernel_ % 2 == 0))
-      throw std::invalid_argument("attention.conv_kernel must be 0 (off) or odd, got " +
-                                  std::to_string(conv_kernel_));
     if (conv_kernel_ > 0) {
       // PyTorch's Conv2d default (kaiming_uniform, a = sqrt 5): U(-1/sqrt(fan_in), ..), with
       // fan_in = kernel for a depthwise filter; drawn from the layer seed for reproducibility.

@@ -25,11 +25,11 @@
 
 #include <torch/torch.h>
 
-#include "attention/dot_kernels.h"
-#include "attention/feature_maps.h"
+#include "attention/features/dot_kernels.h"
+#include "attention/features/feature_maps.h"
+#include "attention/features/random_features.h"
 #include "attention/linear_attention.h"
 #include "attention/random_feature_attention.h"
-#include "attention/random_features.h"
 #include "attention/registry.h"
 #include "attention/scaling_normalization.h"
 
@@ -45,7 +45,6 @@ class SchoenbatAttention : public RandomFeatureAttention {
         max_degree_(config.max_degree),
         causal_(config.causal),
         coefficients_(maclaurin_coefficients(kernel_, config.max_degree)) {
-    if (max_degree_ < 1) throw std::invalid_argument("attention.max_degree must be >= 1");
     degrees_ = register_buffer("degrees", torch::zeros({0}, torch::kInt64));
     rademacher_ = register_buffer("rademacher", torch::zeros({0, head_dim_}));
     post_gamma_ = register_parameter("post_gamma", torch::ones({1}));

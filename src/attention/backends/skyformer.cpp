@@ -43,9 +43,6 @@ class SkyformerAttention : public AttentionBackend {
       : accumulation_(config.accumulation),
         iterations_(config.pinv_iterations),
         skyformer_code_(config.convention == "skyformer_code") {
-    if (config.features < 0) throw std::invalid_argument("attention.features must be >= 0");
-    if (accumulation_ < 1) throw std::invalid_argument("attention.accumulation must be >= 1");
-    if (iterations_ < 0) throw std::invalid_argument("attention.pinv_iterations must be >= 0");
     if (config.features > 0) {
       columns_ = config.features;
     } else {

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "config/tasks.h"
 #include "data/raw/tsv_lines.h"
 
 namespace lra::raw {
@@ -64,8 +65,8 @@ Prepared prepare_retrieval(const std::string& dir, const RetrievalOptions& o,
   require_dir(dir, "pass the LRA release folder tsv_data/");
   Prepared p;
   p.data.task = "retrieval";
-  p.data.vocab_size = 257;
-  p.data.num_classes = 2;
+  p.data.vocab_size = task_spec("retrieval").vocab_size;  // byte + 1
+  p.data.num_classes = task_spec("retrieval").num_classes;
   p.data.max_length = o.max_length;
   int64_t truncated = 0;
   nlohmann::json sources = nlohmann::json::array();

@@ -3,12 +3,13 @@
 #include <cstdint>
 #include <string>
 
+#include "config/tasks.h"
 #include "data/raw/common.h"
 
 namespace lra::raw {
 
 struct RetrievalOptions {
-  int64_t max_length = 4000;  // per document
+  int64_t max_length = task_spec("retrieval").max_length;  // per document
   int64_t max_bytes = 10000;  // each text is first cut to this many bytes (official pipeline)
 };
 

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "config/tasks.h"
 #include "data/raw/image.h"
 
 namespace lra::raw {
@@ -70,8 +71,8 @@ Prepared prepare_image_cifar(const std::string& dir, const ImageOptions& o,
   require_dir(root.string(), "pass the extracted cifar-10-batches-bin/ folder");
   Prepared p;
   p.data.task = "image";
-  p.data.vocab_size = 256 + o.pixel_offset;
-  p.data.num_classes = 10;
+  p.data.vocab_size = task_spec("image").vocab_size + o.pixel_offset;
+  p.data.num_classes = task_spec("image").num_classes;
   p.data.max_length = kPixels;
   nlohmann::json sources = nlohmann::json::array();
   auto make = [&](const std::vector<std::string>& files, torch::Tensor& tokens,

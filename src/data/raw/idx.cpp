@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include "config/tasks.h"
 #include "data/raw/common.h"
 #include "data/raw/image.h"
 
@@ -132,7 +133,7 @@ Prepared prepare_image_idx(const std::string& dir, const ImageOptions& o,
   require_dir(dir, "pass the folder with the IDX files (e.g. /usr/share/datasets/fashion-mnist)");
   Prepared p;
   p.data.task = "image";
-  p.data.vocab_size = 256 + o.pixel_offset;
+  p.data.vocab_size = task_spec("image").vocab_size + o.pixel_offset;
   nlohmann::json sources = nlohmann::json::array();
   int64_t max_label = 0, pixels = 0;
   auto load = [&](const std::string& prefix, torch::Tensor& tokens, torch::Tensor& labels) {

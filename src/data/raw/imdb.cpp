@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "config/tasks.h"
 #include "data/raw/sha256.h"
 #include "util/rng.h"
 
@@ -60,8 +61,8 @@ Prepared prepare_text(const std::string& dir, const TextOptions& o, const Progre
 
   Prepared p;
   p.data.task = "text";
-  p.data.vocab_size = 257;
-  p.data.num_classes = 2;
+  p.data.vocab_size = task_spec("text").vocab_size;  // byte + 1
+  p.data.num_classes = task_spec("text").num_classes;
   p.data.max_length = o.max_length;
   // One digest over the whole tree: every review's relative path, a NUL, and its bytes.
   Sha256 tree;

@@ -3,13 +3,14 @@
 #include <cstdint>
 #include <string>
 
+#include "config/tasks.h"
 #include "data/raw/common.h"
 
 namespace lra::raw {
 
 struct TextOptions {
-  int64_t max_length = 4000;  // peers/paper 4000, official config 1000
-  uint64_t seed = 0;          // order of the reviews inside each split
+  int64_t max_length = task_spec("text").max_length;  // peers/paper 4000, official config 1000
+  uint64_t seed = 0;                                  // order of the reviews inside each split
 };
 
 // `dir` is aclImdb/ or the folder that contains it. Labels: neg 0, pos 1 (tfds imdb_reviews).

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "config/tasks.h"
 #include "data/raw/common.h"
 
 namespace lra::raw {
@@ -12,7 +13,8 @@ struct ListOpsOptions {
   // "fixed": official 2021 pipeline (parentheses dropped, "]" kept), ids of data/listops.h,
   // vocab 16. "peer": the 2020 tokenizer of the PyTorch peers' pickles (every bracket dropped).
   std::string tokenization = "fixed";
-  int64_t max_length = 2000;  // longer expressions are cut and counted in meta (truncated)
+  // Longer expressions are cut and counted in meta (truncated).
+  int64_t max_length = task_spec("listops").max_length;
 };
 
 // Peer tokenization ids: pad 0, digits 0..9 -> 1..10, MIN 11, MAX 12, MED 13, SM 14 (vocab 15):

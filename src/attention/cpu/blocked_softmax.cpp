@@ -1,4 +1,4 @@
-#include "attention/blocked_softmax_cpu.h"
+#include "attention/cpu/blocked_softmax.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,9 +13,9 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "attention/counter_dropout.h"
-#include "attention/cpu_gemm.h"
-#include "attention/cpu_vector_math.h"
+#include "attention/cpu/counter_dropout.h"
+#include "attention/cpu/gemm.h"
+#include "attention/cpu/vector_math.h"
 
 namespace lra {
 namespace {

@@ -1,4 +1,4 @@
-#include "attention/feature_parameters.h"
+#include "attention/features/feature_parameters.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "attention/cpu_gemm.h"
+#include "attention/cpu/gemm.h"
 
 namespace lra {
 namespace {

@@ -1,4 +1,4 @@
-#include "attention/random_features.h"
+#include "attention/features/random_features.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "attention/cpu_vector_math.h"
+#include "attention/cpu/vector_math.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // The running products of SchoenbAt's random Maclaurin features, row by row on the CPU.
 //
-// In the factor-major layout (feature_maps.h: MaclaurinLayout) slot j holds factor j of the first
+// In the factor-major layout (kernel_layouts.h: MaclaurinLayout) slot j holds factor j of the first
 // count_j features, so a feature's product runs down the slots and, within a slot, neighbouring
 // features sit next to each other. Done with tensor ops, every slot is a strided view whose rows
 // are count_j long (down to 1), and the per-row overhead of each op dominates; these loops keep
@@ -12,7 +12,7 @@
 
 #include <torch/types.h>
 
-#include "attention/cpu_vector_math.h"
+#include "attention/cpu/vector_math.h"
 
 namespace lra {
 
@@ -33,7 +33,7 @@ torch::Tensor maclaurin_products_vjp_cpu(const torch::Tensor& proj, const torch:
 
 // The same two row loops on raw, contiguous rows (rows x F proj, rows x m phi or dphi; slots
 // offsets and counts as above, counts not growing with the slot, as make_maclaurin_layout makes
-// them), on the calling thread: for the fused linear attention (fused_linear_attention_cpu.h).
+// them), on the calling thread: for the fused linear attention (cpu/fused_linear_attention.h).
 // T = float (16 or 8 lanes by path, the plain loops for scalar) or double (the plain loops,
 // whatever the path: the reference the float paths are tested against).
 template <typename T>

@@ -2,14 +2,14 @@
 // (inference mode, grad mode, autocast), for bodies that call dispatcher ops: ATen leaves the
 // pool's threads in their defaults, and inference tensors refuse in-place writes from outside
 // inference mode. The BLAS and LAPACK calls of those ops run on the calling thread
-// (cpu_gemm.h: OneBlasThread says why).
+// (cpu/gemm.h: OneBlasThread says why).
 #pragma once
 #include <cstdint>
 
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
 
-#include "attention/cpu_gemm.h"
+#include "attention/cpu/gemm.h"
 
 namespace lra {
 

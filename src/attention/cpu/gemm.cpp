@@ -1,4 +1,4 @@
-#include "attention/cpu_gemm.h"
+#include "attention/cpu/gemm.h"
 
 #include <torch/torch.h>
 

@@ -1,4 +1,4 @@
-#include "attention/fused_linear_attention_cpu.h"
+#include "attention/cpu/fused_linear_attention.h"
 
 #include <algorithm>
 #include <limits>
@@ -6,10 +6,9 @@
 
 #include <torch/torch.h>
 
-#include "attention/cpu_gemm.h"
-#include "attention/cpu_vector_math.h"
-#include "attention/feature_maps.h"
-#include "attention/maclaurin_products.h"
+#include "attention/cpu/gemm.h"
+#include "attention/cpu/maclaurin_products.h"
+#include "attention/cpu/vector_math.h"
 
 namespace lra {
 namespace {
@@ -308,32 +307,32 @@ void backward_head(const Head<T>& h, Rows& map, int64_t rows, T eps, Scratch<T>&
 // Runs fn(rows, bh) for bh in [b0, b1) with the map's row policy (the exp one holds per-head
 // pointers, the Maclaurin one is made once per thread).
 template <typename T, typename Fn>
-void for_heads(const ChunkedFeatureMap& map, int64_t block, int64_t b0, int64_t b1, Fn&& fn) {
-  if (const ExpProjection* w = map.exp_projection()) {
+void for_heads(const FusedFeatureMap& map, int64_t block, int64_t b0, int64_t b1, Fn&& fn) {
+  if (const ExpProjection* w = map.exp) {
     for (int64_t bh = b0; bh < b1; ++bh) {
       ExpRows<T> rows(*w, bh, block);
       fn(rows, bh);
     }
   } else {
-    MaclaurinRows<T> rows(*map.maclaurin_layout(), block);
+    MaclaurinRows<T> rows(*map.maclaurin, block);
     for (int64_t bh = b0; bh < b1; ++bh) fn(rows, bh);
   }
 }
 
-int64_t widest_row(const ChunkedFeatureMap& map) {
-  const MaclaurinLayout* w = map.maclaurin_layout();
-  return w ? std::max(w->features, w->factors_t.size(1)) : map.num_features();
+int64_t widest_row(const FusedFeatureMap& map) {
+  const MaclaurinLayout* w = map.maclaurin;
+  return w ? std::max(w->features, w->factors_t.size(1)) : map.features;
 }
 
 }  // namespace
 
-bool fused_kernel_applies(const ChunkedFeatureMap& map, const LinearAttentionTensors& t) {
+bool fused_kernel_applies(const FusedFeatureMap& map, const LinearAttentionTensors& t) {
   const auto type = t.x3.scalar_type();
   if (!t.x3.is_cpu() || (type != torch::kFloat && type != torch::kDouble)) return false;
   std::vector<const torch::Tensor*> tensors = {&t.x3, &t.y3, &t.v1};
-  if (const ExpProjection* w = map.exp_projection()) {
+  if (const ExpProjection* w = map.exp) {
     tensors.insert(tensors.end(), {&w->projection, &w->projection_t});
-  } else if (const MaclaurinLayout* w = map.maclaurin_layout()) {
+  } else if (const MaclaurinLayout* w = map.maclaurin) {
     if (w->features < 2) return false;  // the constant feature alone: nothing to fuse
     tensors.insert(tensors.end(), {&w->factors_t, &w->factors, &w->scales});
   } else {
@@ -344,12 +343,11 @@ bool fused_kernel_applies(const ChunkedFeatureMap& map, const LinearAttentionTen
   return true;
 }
 
-void fused_linear_attention_forward_cpu(const ChunkedFeatureMap& map,
-                                        const LinearAttentionTensors& t, double eps, int64_t rows,
-                                        int64_t b0, int64_t b1) {
+void fused_linear_attention_forward_cpu(const FusedFeatureMap& map, const LinearAttentionTensors& t,
+                                        double eps, int64_t rows, int64_t b0, int64_t b1) {
   AT_DISPATCH_FLOATING_TYPES(t.x3.scalar_type(), "fused_linear_attention_forward_cpu", [&] {
     using T = scalar_t;
-    const int64_t L = t.x3.size(1), D = t.v1.size(2) - 1, m = map.num_features();
+    const int64_t L = t.x3.size(1), D = t.v1.size(2) - 1, m = map.features;
     const int64_t block = block_rows(rows, L, widest_row(map));
     Scratch<T> s(block, m, D);
     for_heads<T>(map, block, b0, b1, [&](auto& map_rows, int64_t bh) {
@@ -361,14 +359,14 @@ void fused_linear_attention_forward_cpu(const ChunkedFeatureMap& map,
   });
 }
 
-void fused_linear_attention_backward_cpu(const ChunkedFeatureMap& map,
+void fused_linear_attention_backward_cpu(const FusedFeatureMap& map,
                                          const LinearAttentionTensors& t, double eps, int64_t rows,
                                          int64_t b0, int64_t b1, const torch::Tensor& g,
                                          torch::Tensor& dx, torch::Tensor& dy, torch::Tensor& dv) {
   AT_DISPATCH_FLOATING_TYPES(t.x3.scalar_type(), "fused_linear_attention_backward_cpu", [&] {
     using T = scalar_t;
     const int64_t L = t.x3.size(1), d = t.x3.size(2), D = t.v1.size(2) - 1;
-    const int64_t m = map.num_features(), block = block_rows(rows, L, widest_row(map));
+    const int64_t m = map.features, block = block_rows(rows, L, widest_row(map));
     Scratch<T> s(block, m, D);
     for_heads<T>(map, block, b0, b1, [&](auto& map_rows, int64_t bh) {
       const T* key_shift = head_ptr<T>(t.key_shift, bh, 1);

@@ -14,21 +14,9 @@
 
 #include <torch/types.h>
 
+#include "attention/cpu/kernel_layouts.h"
+
 namespace lra {
-
-class ChunkedFeatureMap;  // linear_attention.h
-
-// Below every real log-feature: the key shift of a (batch, head) without any real key, so
-// exp(log phi - shift) stays 0 there and finite elsewhere.
-inline constexpr double kNoKeyShift = -1e30;
-
-// An ExpFeatureMap's prepared parameters.
-struct ExpProjection {
-  torch::Tensor projection;    // (P, m, d), times the input scale; P = 1 or BH
-  torch::Tensor projection_t;  // (P, d, m), or (P, d + 1, m) with the offset as its last row
-  bool has_offset = false;
-  double half_square = 0.0;  // s^2 / 2
-};
 
 // What the forward computes and the backward reads, over the flattened (batch x head) axis.
 struct LinearAttentionTensors {
@@ -42,17 +30,16 @@ struct LinearAttentionTensors {
 
 // Whether the fused kernel runs this map on these tensors: an exp or Maclaurin map (with at least
 // one random feature), CPU, float32 or float64 throughout, contiguous.
-bool fused_kernel_applies(const ChunkedFeatureMap& map, const LinearAttentionTensors& t);
+bool fused_kernel_applies(const FusedFeatureMap& map, const LinearAttentionTensors& t);
 
 // Fills sum_t, out3, den (and key_shift, query_shift for the exp maps) for (batch, head) rows
 // [b0, b1) on the calling thread. rows: rows per block (0 = automatic).
-void fused_linear_attention_forward_cpu(const ChunkedFeatureMap& map,
-                                        const LinearAttentionTensors& t, double eps, int64_t rows,
-                                        int64_t b0, int64_t b1);
+void fused_linear_attention_forward_cpu(const FusedFeatureMap& map, const LinearAttentionTensors& t,
+                                        double eps, int64_t rows, int64_t b0, int64_t b1);
 
 // g: (BH, L, D) d loss / d out, contiguous; fills rows [b0, b1) of dx, dy (BH, L, d) and
 // dv (BH, L, D).
-void fused_linear_attention_backward_cpu(const ChunkedFeatureMap& map,
+void fused_linear_attention_backward_cpu(const FusedFeatureMap& map,
                                          const LinearAttentionTensors& t, double eps, int64_t rows,
                                          int64_t b0, int64_t b1, const torch::Tensor& g,
                                          torch::Tensor& dx, torch::Tensor& dy, torch::Tensor& dv);

@@ -1,4 +1,4 @@
-#include "attention/feature_maps.h"
+#include "attention/features/feature_maps.h"
 
 #include <algorithm>
 #include <limits>
@@ -6,9 +6,9 @@
 
 #include <torch/torch.h>
 
-#include "attention/cpu_vector_math.h"
-#include "attention/fused_linear_attention_cpu.h"
-#include "attention/maclaurin_products.h"
+#include "attention/cpu/kernel_layouts.h"
+#include "attention/cpu/maclaurin_products.h"
+#include "attention/cpu/vector_math.h"
 
 namespace lra {
 namespace {

@@ -1,4 +1,4 @@
-#include "attention/dot_kernels.h"
+#include "attention/features/dot_kernels.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -6,8 +6,8 @@
 #include <torch/torch.h>
 
 #include "attention/attention.h"
-#include "attention/backend_spec.h"
 #include "attention/scaling_normalization.h"
+#include "attention_spec/backend_spec.h"
 #include "util/strings.h"
 
 namespace lra {

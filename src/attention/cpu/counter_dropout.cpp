@@ -1,10 +1,10 @@
-#include "attention/counter_dropout.h"
+#include "attention/cpu/counter_dropout.h"
 
 #include <mutex>
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "attention/cpu_vector_math.h"
+#include "attention/cpu/vector_math.h"
 
 #if LRA_X86_VECTOR
 #include <immintrin.h>

@@ -1,4 +1,4 @@
-#include "attention/maclaurin_products.h"
+#include "attention/cpu/maclaurin_products.h"
 
 #include <algorithm>
 #include <type_traits>

@@ -1,11 +1,11 @@
-#include "attention/weight_samplers.h"
+#include "attention/features/weight_samplers.h"
 
 #include <cmath>
 #include <stdexcept>
 
 #include <torch/torch.h>
 
-#include "attention/random_features.h"
+#include "attention/features/random_features.h"
 
 namespace lra {
 namespace {

@@ -7,6 +7,7 @@
 
 #include <torch/types.h>
 
+#include "attention/cpu/kernel_layouts.h"
 #include "attention/linear_attention.h"
 
 namespace lra {
@@ -30,19 +31,7 @@ c10::intrusive_ptr<ChunkedFeatureMap> make_exp_feature_map(const torch::Tensor& 
 c10::intrusive_ptr<ChunkedFeatureMap> make_trigonometric_feature_map(
     const torch::Tensor& projection, double input_scale);
 
-// Random Maclaurin features (SchoenbAt): phi(x) = [c0, s_i prod_{j < N_i} (w_ij . x)].
-// One matmul gives every factor of every feature; the factors are laid out factor-major with the
-// features sorted by degree, largest first: slot j holds factor j of the first count_j features
-// (count_0 >= count_1 >= ...), so the products are a running product over slots (each factor
-// multiplied once), and its backward a prefix times suffix product.
-struct MaclaurinLayout {
-  torch::Tensor factors_t;  // (d, F): column f = Rademacher vector of factor-major slot entry f
-  torch::Tensor factors;    // (F, d): factors_t transposed (set by the map, in its dtype)
-  std::vector<int64_t> slot_offset, slot_count;  // per slot j: first column and features covered
-  torch::Tensor scales;   // (m - 1): s_i for the features in the sorted order
-  double constant = 1.0;  // c0 = sqrt(a_0)
-  int64_t features = 1;   // m (1 constant + m - 1 random)
-};
+// Random Maclaurin features (SchoenbAt): MaclaurinLayout (cpu/kernel_layouts.h).
 
 // degrees: (m-1) int64 sorted ascending; rademacher: (F, d) with the factors of each feature in
 // consecutive rows, features in the order of `degrees`; scales: (m-1) for that order.

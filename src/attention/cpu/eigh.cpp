@@ -1,4 +1,4 @@
-#include "attention/cpu_eigh.h"
+#include "attention/cpu/eigh.h"
 
 #include <stdexcept>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include <torch/torch.h>
 
-#include "attention/cpu_gemm.h"
+#include "attention/cpu/gemm.h"
 
 // LibTorch's CPU library exports LAPACK's entry points (MKL in the x86-64 wheels); weak, so that
 // a build without them links and falls back to linalg_eigh.

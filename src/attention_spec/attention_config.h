@@ -1,0 +1,32 @@
+// The attention.* settings: what a backend is built from. LibTorch-free, so that the config
+// (which reads them), the backend declarations (which check them) and the backends (which are
+// built from them) share one definition. Each field's type, range and meaning are declared once
+// in attention_keys.cpp; which backends read it, on their registration lines (backend_list.h).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace lra {
+
+struct AttentionConfig {
+  std::string type = "softmax";
+  int64_t features = 128;                     // m, random features per head (skyformer: columns)
+  int64_t redraw_interval = 0;                // training steps between feature redraws; 0 = never
+  std::string kernel = "exp";                 // exp | inverse | logi | trigh | sqrt
+  int64_t max_degree = 20;                    // SchoenbAt Maclaurin truncation
+  bool causal = false;                        // SchoenbAt: the official prefix-sum form
+  std::string component = "positive";         // favor: positive | oprf | saderf | trigonometric
+  std::string weight_sampler = "orthogonal";  // favor/favor_sharp: how the rows omega are drawn
+  std::string row_norm = "chi";               // FAVOR+/FAVOR#: chi | sqrt_d
+  double eps = 1e-6;                          // guard added to linear-attention denominators
+  std::string convention = "paper";  // favor/nystromformer/skyformer: paper | skyformer_code
+
+  int64_t num_landmarks = 128;   // Nystromformer: segment-mean landmarks
+  int64_t pinv_iterations = 6;   // Nystromformer/Skyformer: iterative pseudo-inverse steps
+  int64_t conv_kernel = 0;       // Nystromformer: depthwise conv on v along L; 0 = off
+  int64_t linformer_k = 128;     // Linformer: projected length
+  int64_t accumulation = 1;      // Skyformer: sampled columns summed into each landmark column
+  double sampling_factor = 4.0;  // Skyformer: features 0 = sampling_factor * ln(max_length)
+};
+
+}  // namespace lra

@@ -1,0 +1,149 @@
+#include "attention_spec/attention_keys.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "util/format.h"
+
+namespace lra {
+
+const std::vector<std::string>& dot_kernel_names() {
+  static const std::vector<std::string> names = {"exp", "inverse", "logi", "trigh", "sqrt"};
+  return names;
+}
+
+const std::vector<std::string>& component_function_names() {
+  static const std::vector<std::string> names = {"positive", "oprf", "saderf", "trigonometric"};
+  return names;
+}
+
+const std::vector<std::string>& weight_sampler_names() {
+  static const std::vector<std::string> names = {"gaussian", "orthogonal",      "sorf",
+                                                 "qmc",      "moment_matching", "quadrature",
+                                                 "fastfood", "fastfood_learned"};
+  return names;
+}
+
+namespace {
+
+using A = AttentionConfig;
+constexpr double kMaxInt = static_cast<double>(std::numeric_limits<int64_t>::max());
+constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+
+AttentionKey number(std::string name, AttentionKey::Member member, double lo, double hi,
+                    bool lo_open, std::string doc) {
+  return {std::move(name), member, lo, hi, lo_open, {}, std::move(doc)};
+}
+
+AttentionKey choice(std::string name, std::string A::*member, std::vector<std::string> choices,
+                    std::string doc) {
+  return {std::move(name), member, 0.0, kUnbounded, false, std::move(choices), std::move(doc)};
+}
+
+std::vector<AttentionKey> declare_keys() {
+  return {
+      number("features", &A::features, 0, kMaxInt, false,
+             "Random features per head (m); skyformer: landmark columns, 0 = sampling_factor * "
+             "ln(max_length) (0 is skyformer's only)."),
+      number("redraw_interval", &A::redraw_interval, 0, kMaxInt, false,
+             "Training steps between random-feature redraws; 0 = never."),
+      choice("kernel", &A::kernel, dot_kernel_names(), "Dot-product kernel f(q.k)."),
+      number("max_degree", &A::max_degree, 1, 64, false, "Highest Maclaurin degree."),
+      {"causal",
+       &A::causal,
+       0,
+       1,
+       false,
+       {},
+       "Query i attends to keys j <= i only (SchoenbAt's official prefix-sum aggregation)."},
+      choice("component", &A::component, component_function_names(),
+             "Random-feature component function for the softmax kernel: positive (PosRF, "
+             "FAVOR+), oprf (FAVOR++, data-optimal positive), saderf (OPRF after SADERF's "
+             "diagonal rescaling), trigonometric (cos/sin of the projections)."),
+      choice("weight_sampler", &A::weight_sampler, weight_sampler_names(),
+             "How the random directions are drawn: gaussian (i.i.d.), orthogonal (ORF), sorf, "
+             "qmc (scrambled Sobol), moment_matching, quadrature (Gauss-Hermite), fastfood, "
+             "fastfood_learned (FastFood factors trained with the model; favor only)."),
+      choice("row_norm", &A::row_norm, {"chi", "sqrt_d"},
+             "Lengths of the random directions: chi-distributed, or all sqrt(d)."),
+      number("eps", &A::eps, 0.0, 1.0, false,
+             "Added to attention denominators to keep them away from 0."),
+      choice("convention", &A::convention, {"paper", "skyformer_code"},
+             "paper = the method as its paper defines it; skyformer_code = as the Skyformer "
+             "repository's code computes it, the code behind the Skyformer and SchoenbAt tables "
+             "(docs/attention.md, \"Reference code conventions\")."),
+      number("num_landmarks", &A::num_landmarks, 1, kMaxInt, false,
+             "Landmarks per head: means of consecutive segments of the real tokens."),
+      number("pinv_iterations", &A::pinv_iterations, 0, 1000, false,
+             "Iterations of the Moore-Penrose pseudo-inverse of the landmark matrix."),
+      number("conv_kernel", &A::conv_kernel, 0, kMaxInt, false,
+             "Odd width of a depthwise convolution of the values along the sequence added to "
+             "the output (Nystromformer's LRA runs: 35); 0 = none."),
+      number("linformer_k", &A::linformer_k, 1, kMaxInt, false,
+             "Length the keys and values are projected to."),
+      number("accumulation", &A::accumulation, 1, kMaxInt, false,
+             "Sampled kernel columns summed into each landmark column."),
+      number("sampling_factor", &A::sampling_factor, 0.0, 1e6, true,
+             "Landmark columns = sampling_factor * ln(max_length) when attention.features is 0."),
+  };
+}
+
+}  // namespace
+
+const std::vector<AttentionKey>& attention_keys() {
+  static const std::vector<AttentionKey> keys = declare_keys();
+  return keys;
+}
+
+const AttentionKey& attention_key(const std::string& name) {
+  for (const auto& key : attention_keys())
+    if (key.name == name) return key;
+  throw std::invalid_argument("attention." + name + " is not a declared attention key");
+}
+
+std::string attention_key_text(const AttentionConfig& config, const AttentionKey& key) {
+  struct Text {
+    const AttentionConfig& c;
+    std::string operator()(int64_t A::*m) const { return std::to_string(c.*m); }
+    std::string operator()(double A::*m) const { return format_double(c.*m); }
+    std::string operator()(bool A::*m) const { return c.*m ? "true" : "false"; }
+    std::string operator()(std::string A::*m) const { return c.*m; }
+  };
+  return std::visit(Text{config}, key.member);
+}
+
+bool attention_key_is_default(const AttentionConfig& config, const AttentionKey& key) {
+  return attention_key_text(config, key) == attention_key_text(AttentionConfig{}, key);
+}
+
+bool attention_key_in_range(const AttentionConfig& config, const AttentionKey& key) {
+  struct InRange {
+    const AttentionConfig& c;
+    const AttentionKey& k;
+    bool number(double x) const { return (k.lo_open ? x > k.lo : x >= k.lo) && x <= k.hi; }
+    bool operator()(int64_t A::*m) const { return number(static_cast<double>(c.*m)); }
+    bool operator()(double A::*m) const { return number(c.*m); }
+    bool operator()(bool A::*) const { return true; }
+    bool operator()(std::string A::*m) const {
+      return k.choices.empty() ||
+             std::find(k.choices.begin(), k.choices.end(), c.*m) != k.choices.end();
+    }
+  };
+  return std::visit(InRange{config, key}, key.member);
+}
+
+std::string attention_key_range_text(const AttentionKey& key) {
+  if (!key.choices.empty()) {
+    std::string text;
+    for (const auto& choice : key.choices) text += (text.empty() ? "" : " | ") + choice;
+    return text;
+  }
+  return (key.lo_open ? "(" : "[") + format_double(key.lo) + ", " + format_double(key.hi) + "]";
+}
+
+void copy_attention_key(const AttentionConfig& from, const AttentionKey& key,
+                        AttentionConfig& config) {
+  std::visit([&](auto member) { config.*member = from.*member; }, key.member);
+}
+
+}  // namespace lra

@@ -1,0 +1,28 @@
+// Every attention backend, one registration line each:
+//
+//   LRA_ATTENTION_BACKEND(name, one-line description, COST (QUADRATIC | LINEAR in the length),
+//                         the exact backend it approximates ("" = it is exact),
+//                         READS(the attention.* keys it reads), KERNELS(the attention.kernel
+//                         values it computes), RULES(what its settings must keep beyond each
+//                         key's range: backend_rules.h))
+//
+// The line is expanded twice: without LibTorch into the descriptions the config checks when it
+// is read, the docs and the tools (backend_spec.cpp), and into the implementation table
+// (src/attention/registry.cpp), which takes the factory `make`, the FLOP count `flops` and the
+// exact reference `reference` from namespace lra::backends::<name>
+// (src/attention/backends/<name>.cpp; signatures in src/attention/registry.h). Adding a backend
+// = that file + one line here; a new key is declared once in attention_keys.cpp (and its field in
+// attention_config.h), a new rule once in backend_rules.cpp.
+// (No include guard: this list is expanded more than once.)
+// clang-format off
+LRA_ATTENTION_BACKEND(softmax, "exact softmax(q k^T / sqrt(d)) v, fused (blocked CPU kernel; scaled_dot_product_attention on CUDA)", QUADRATIC, "", READS(), KERNELS("exp"), RULES())
+LRA_ATTENTION_BACKEND(kernelized, "exact dot-product-kernel attention on SchoenbAt-normalised q, k (what schoenbat estimates)", QUADRATIC, "", READS("kernel", "causal", "eps"), KERNELS(LRA_DOT_KERNELS), RULES())
+LRA_ATTENTION_BACKEND(favor, "Performer-family random features of the softmax kernel: component function (FAVOR+ positive, OPRF, SADERF, trigonometric) x weight sampler", LINEAR, "softmax", READS("features", "redraw_interval", "component", "weight_sampler", "row_norm", "eps", "convention"), KERNELS("exp"), RULES(&features_at_least_one, &code_performer_is_positive, &learned_rows_not_redrawn))
+LRA_ATTENTION_BACKEND(favor_sharp, "FAVOR#: dense-exponential random features with data-optimal parameters (softmax kernel)", LINEAR, "softmax", READS("features", "redraw_interval", "weight_sampler", "row_norm", "eps"), KERNELS("exp"), RULES(&features_at_least_one, &drawn_rows_only))
+LRA_ATTENTION_BACKEND(schoenbat, "SchoenbAt: random Maclaurin features of a dot-product kernel with pre/post-SBN", LINEAR, "kernelized", READS("features", "redraw_interval", "kernel", "max_degree", "causal", "eps"), KERNELS(LRA_DOT_KERNELS), RULES(&features_at_least_one))
+LRA_ATTENTION_BACKEND(linear_transformer, "Linear Transformer (Katharopoulos et al. 2020): kernel elu(q)+1 . elu(k)+1, keys times values first", LINEAR, "", READS("eps"), KERNELS(), RULES())
+LRA_ATTENTION_BACKEND(nystromformer, "Nystromformer: Nystrom approximation of softmax attention on segment-mean landmarks, iterative pinv", LINEAR, "softmax", READS("num_landmarks", "pinv_iterations", "conv_kernel", "convention"), KERNELS("exp"), RULES(&odd_conv_kernel, &landmarks_divide_length))
+LRA_ATTENTION_BACKEND(linformer, "Linformer: keys and values projected along the sequence by a learned (k x max_length) E per head", LINEAR, "softmax", READS("linformer_k"), KERNELS("exp"), RULES())
+LRA_ATTENTION_BACKEND(gaussian_kernelized, "exact Gaussian-kernel attention exp(-(q-k)^2/2) on q, k scaled by d^-1/4, unnormalised (what skyformer estimates)", QUADRATIC, "", READS(), KERNELS("gaussian"), RULES())
+LRA_ATTENTION_BACKEND(skyformer, "Skyformer: Nystrom approximation of the Gaussian kernel on landmarks sampled from the real tokens of [q; k]", LINEAR, "gaussian_kernelized", READS("features", "accumulation", "sampling_factor", "pinv_iterations", "convention"), KERNELS("gaussian"), RULES())
+// clang-format on

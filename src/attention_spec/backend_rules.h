@@ -1,0 +1,31 @@
+// Rules a backend's settings must keep beyond each key's own range, named on its registration
+// line (backend_list.h: RULES(...)) and checked with the rest of the config when it is read, so
+// that lra_train --print-config refuses what the model could not be built from.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "attention_spec/attention_config.h"
+
+namespace lra {
+
+struct BackendRule {
+  const char* key;  // the attention.* key its message names, without "attention."
+  // "" when `config` keeps the rule, else what is wrong and how to fix it. padded_length: the
+  // longest sequence a layer sees (data.max_length, plus the CLS slot); 0 = not known.
+  std::string (*check)(const AttentionConfig& config, int64_t padded_length);
+  // "attention.key=value" overrides, space-separated, that break it from the backend's defaults
+  // (the tests apply each and expect the config refused with `key` named).
+  const char* violation;
+};
+
+namespace rules {
+extern const BackendRule features_at_least_one;       // m = 0 random features means nothing
+extern const BackendRule odd_conv_kernel;             // a centred convolution has an odd width
+extern const BackendRule landmarks_divide_length;     // skyformer_code's equal segments
+extern const BackendRule code_performer_is_positive;  // skyformer_code: positive, drawn rows
+extern const BackendRule learned_rows_not_redrawn;    // trained FastFood factors stay
+extern const BackendRule drawn_rows_only;             // favor_sharp rotates its rows per call
+}  // namespace rules
+
+}  // namespace lra
