@@ -3,6 +3,7 @@
 #include <cctype>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -217,6 +218,46 @@ std::vector<SweepPoint> expand_backend_grid(const std::string& base_name,
     }
     return sets;
   });
+}
+
+BaseOverrides split_base_overrides(const std::vector<std::string>& overrides) {
+  BaseOverrides split;
+  for (const auto& text : overrides) {
+    const auto eq = text.find('=');
+    const bool specific = eq != std::string::npos &&
+                          !backend_specific_key(GridAxis{trim(text.substr(0, eq)), {}}).empty();
+    (specific ? split.specific : split.common).push_back(text);
+  }
+  return split;
+}
+
+void add_backend_overrides(const std::vector<std::string>& specific,
+                           const std::vector<GridAxis>& axes, const std::string& config_backend,
+                           std::vector<SweepPoint>& points) {
+  std::vector<GridAxis> as_axes;  // one single-valued axis per override
+  for (const auto& text : specific) {
+    const auto eq = text.find('=');
+    as_axes.push_back({trim(text.substr(0, eq)), {text.substr(eq + 1)}});
+  }
+  const GridAxis* types = type_axis(axes);
+  try {
+    require_each_attention_axis_read(as_axes, types ? types->values : std::vector{config_backend});
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(
+        std::regex_replace(std::regex_replace(e.what(), std::regex("^--grid"), "--set"),
+                           std::regex("drop the axis"), "drop the setting"));
+  }
+  const std::string type_prefix = "attention.type=";
+  for (auto& point : points) {
+    std::string backend = config_backend;
+    for (const auto& o : point.overrides)
+      if (o.rfind(type_prefix, 0) == 0) backend = o.substr(type_prefix.size());
+    std::vector<std::string> read;
+    for (const auto& axis : as_axes)
+      if (may_read(backend, backend_specific_key(axis)))
+        read.push_back(axis.key + "=" + axis.values[0]);
+    point.overrides.insert(point.overrides.begin(), read.begin(), read.end());
+  }
 }
 
 }  // namespace lra

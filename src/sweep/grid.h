@@ -37,6 +37,20 @@ std::vector<SweepPoint> expand_backend_grid(const std::string& base_name,
                                             const std::vector<int64_t>& seeds,
                                             const std::string& config_backend);
 
+// The --set overrides of a sweep whose points may run different backends: `specific` are those of
+// attention.* keys only some backends read ("attention.features=64"), `common` the rest.
+struct BaseOverrides {
+  std::vector<std::string> common, specific;
+};
+BaseOverrides split_base_overrides(const std::vector<std::string>& overrides);
+
+// Puts each backend-specific --set override into the points whose backend reads its key, ahead
+// of the point's own axes: as an axis would be, but without entering run names. Throws when no
+// backend of the sweep reads one.
+void add_backend_overrides(const std::vector<std::string>& specific,
+                           const std::vector<GridAxis>& axes, const std::string& config_backend,
+                           std::vector<SweepPoint>& points);
+
 // Keeps letters, digits and ._+- ; anything else becomes '_' so names are safe folder names.
 std::string sanitize_name_part(const std::string& text);
 

@@ -150,12 +150,16 @@ int run_points(const lra::SweepOptions& options, const std::vector<lra::SweepPoi
 
 int sweep(const CLI::App& app, SweepRequest& r) {
   r.options.config_path = fs::absolute(r.options.config_path).string();
-  const lra::Config base = lra::load_config(r.options.config_path, r.options.base_overrides);
-  complete_options(app, base, r);
   std::vector<lra::GridAxis> axes;
   for (const auto& g : r.grid_args) axes.push_back(lra::parse_grid_axis(g));
-  const auto points =
+  // --set attention.* keys only some of the sweep's backends read go to their points only.
+  const auto set = lra::split_base_overrides(r.options.base_overrides);
+  r.options.base_overrides = set.common;
+  const lra::Config base = lra::load_config(r.options.config_path, set.common);
+  complete_options(app, base, r);
+  auto points =
       lra::expand_backend_grid(base.name, axes, seed_values(r, base), base.attention.type);
+  lra::add_backend_overrides(set.specific, axes, base.attention.type, points);
   validate_points(r.options, points);
   if (r.dry_run) {
     print_dry_run(r.options, points);

@@ -144,4 +144,24 @@ TEST(SweepGrid, UnregisteredBackendsAndKeysAreSetAtEveryPoint) {
                                       "x__type=favr__features=32__featurs=8__seed=0"}));
 }
 
+// --set attention.features=64 with softmax and favor: favor's runs get it, softmax's do not, and
+// neither name carries it; a --set key no backend of the sweep reads is refused.
+TEST(SweepGrid, BackendSpecificSetOverridesGoToTheBackendsThatReadThem) {
+  const auto set = lra::split_base_overrides({"attention.features=64", "train.steps=10"});
+  EXPECT_EQ(set.common, (std::vector<std::string>{"train.steps=10"}));
+  EXPECT_EQ(set.specific, (std::vector<std::string>{"attention.features=64"}));
+  const std::vector<lra::GridAxis> axes = {lra::parse_grid_axis("attention.type=softmax,favor")};
+  auto points = lra::expand_backend_grid("x", axes, {0}, "softmax");
+  lra::add_backend_overrides(set.specific, axes, "softmax", points);
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].name, "x__type=softmax__seed=0");
+  EXPECT_EQ(points[0].overrides, (std::vector<std::string>{"attention.type=softmax", "seed=0"}));
+  EXPECT_EQ(points[1].name, "x__type=favor__seed=0");
+  EXPECT_EQ(points[1].overrides,
+            (std::vector<std::string>{"attention.features=64", "attention.type=favor", "seed=0"}));
+  expect_error(
+      [&] { lra::add_backend_overrides({"attention.kernel=sqrt"}, axes, "softmax", points); },
+      {"--set attention.kernel", "softmax, favor", "Read by: kernelized, schoenbat"});
+}
+
 }  // namespace
