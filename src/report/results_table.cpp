@@ -48,23 +48,42 @@ std::vector<std::string> find_row_keys(const std::vector<RunSummary>& runs) {
   return keys;
 }
 
+// backend -> the keys whose value differs between runs of that backend.
+using VaryingKeys = std::map<std::string, std::set<std::string>>;
+
+VaryingKeys varying_within_backend(const std::vector<RunSummary>& runs) {
+  std::map<std::string, std::map<std::string, std::set<std::string>>> values;
+  for (const auto& run : runs)
+    for (const auto& [key, value] : run.config)
+      values[run.get("attention.type")][key].insert(value);
+  VaryingKeys varying;
+  for (const auto& [backend, keys] : values)
+    for (const auto& [key, vals] : keys)
+      if (vals.size() > 1) varying[backend].insert(key);
+  return varying;
+}
+
 // Whether a row key belongs in the run's label: other keys always; attention keys when the run's
 // backend reads them (softmax rows of a grid over favor's settings show no favor keys) and they
-// differ from their default (favor at its defaults is "favor", OPRF-SORF names both settings).
-bool shown_for(const RunSummary& run, const std::string& key) {
+// differ from their default or between that backend's runs (favor at its defaults is "favor",
+// OPRF-SORF names both settings, schoenbat at features 32, 64 and the default 128 names all three).
+bool shown_for(const RunSummary& run, const std::string& key, const VaryingKeys& varying) {
   const std::string prefix = "attention.";
   if (key.rfind(prefix, 0) != 0) return true;
   const std::string type = run.get("attention.type");
   const auto& names = attention_backend_names();
   if (std::find(names.begin(), names.end(), type) == names.end()) return true;
-  return attention_backend(type).reads_key(key.substr(prefix.size())) &&
-         run.get(key) != default_text(key);
+  if (!attention_backend(type).reads_key(key.substr(prefix.size()))) return false;
+  const auto it = varying.find(type);
+  return run.get(key) != default_text(key) || (it != varying.end() && it->second.count(key));
 }
 
-std::string row_label(const RunSummary& run, const std::vector<std::string>& row_keys) {
+std::string row_label(const RunSummary& run, const std::vector<std::string>& row_keys,
+                      const VaryingKeys& varying) {
   std::string label = run.get(row_keys[0]);
   for (size_t i = 1; i < row_keys.size(); ++i)
-    if (shown_for(run, row_keys[i])) label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
+    if (shown_for(run, row_keys[i], varying))
+      label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
   return label;
 }
 
@@ -141,10 +160,11 @@ std::optional<double> ResultTable::row_average(const std::string& row) const {
 ResultTable aggregate_runs(const std::vector<RunSummary>& runs) {
   ResultTable t;
   t.row_keys = find_row_keys(runs);
+  const VaryingKeys varying = varying_within_backend(runs);
   std::map<std::string, std::map<std::string, std::vector<const RunSummary*>>> groups;
   std::set<std::string> columns;
   for (const auto& run : runs) {
-    const std::string row = row_label(run, t.row_keys);
+    const std::string row = row_label(run, t.row_keys, varying);
     if (!groups.count(row)) {
       t.rows.push_back(row);
       t.row_backend[row] = run.get("attention.type");

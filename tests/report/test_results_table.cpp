@@ -111,6 +111,18 @@ TEST(ResultsTable, FeatureSweepPivot) {
                                       "schoenbat features=8", "schoenbat features=16"}));
 }
 
+// A grid over features that includes the default names the default too, beside the others.
+TEST(ResultsTable, AKeyThatVariesAmongABackendsRunsIsNamedAtItsDefault) {
+  TempDir dir;
+  int i = 0;
+  for (int m : {64, 128})
+    write_report(dir / std::to_string(i++), {"listops", "schoenbat", m, 0, "completed", 0.3, 100});
+  write_report(dir / std::to_string(i++), {"listops", "softmax", 128, 0, "completed", 0.3, 100});
+  const auto table = lra::aggregate_runs(lra::collect_runs({dir.str()}, nullptr));
+  EXPECT_EQ(table.rows, (std::vector<std::string>{"schoenbat features=64", "schoenbat features=128",
+                                                  "softmax"}));
+}
+
 TEST(ResultsTable, SweepManifestNamesRunsWithoutReports) {
   TempDir dir;
   const std::string config = dir / "base.yaml";
