@@ -9,7 +9,6 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
-
 namespace lra {
 
 // GFLOP/s of an (n x n) by (n x n) matmul of `dtype` on `device` (median of `repeats`).
