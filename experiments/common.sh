@@ -5,12 +5,13 @@ machine_line() {
   echo "$(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%d)"
 }
 
-# Figures from lra_report's CSV folder $1 into $2, with Debian's python3-matplotlib when present.
+# Figures from lra_report's CSV folder $1 into $2, with the project's Python (matplotlib is
+# installed into .venv by scripts/install_deps.sh).
 plot_csv() {
-  local py=${PY:-/usr/bin/python3}  # Debian's python3, where python3-matplotlib installs
+  local py=${PY:-.venv/bin/python}
   if "$py" -c 'import matplotlib' 2>/dev/null; then
     "$py" experiments/plot_results.py --csv-dir "$1" --out "$2"
   else
-    echo "plots skipped: apt-get install python3-matplotlib" >&2
+    echo "plots skipped: $py has no matplotlib (run scripts/install_deps.sh)" >&2
   fi
 }

@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 TORCH_VERSION="${TORCH_VERSION:-2.11.0}"
 DEBIAN_PACKAGES=(cmake g++ make python3 python3-venv libyaml-cpp-dev libspdlog-dev libcli11-dev
                  nlohmann-json3-dev libgtest-dev libpng-dev zlib1g-dev dataset-fashion-mnist
-                 clang libclang-rt-14-dev  # clang + libFuzzer runtime: fuzz/run.sh
-                 python3-matplotlib)       # experiments/plot_results.py
+                 clang libclang-rt-14-dev)  # clang + libFuzzer runtime: fuzz/run.sh
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -38,6 +37,17 @@ have_tb=$(.venv/bin/python -c 'import tensorboard; print(tensorboard.__version__
 if [ "$have_tb" != "$TENSORBOARD_VERSION" ]; then
   echo "install_deps: installing tensorboard==${TENSORBOARD_VERSION} into .venv"
   .venv/bin/pip install --disable-pip-version-check -q "tensorboard==${TENSORBOARD_VERSION}"
+fi
+
+# Plots (experiments/plot_results.py) and the Python examples (examples/load_run.py) run with
+# the same interpreter as everything else: .venv/bin/python.
+MATPLOTLIB_VERSION=3.11.2
+PANDAS_VERSION=3.1.2
+have_py=$(.venv/bin/python -c 'import matplotlib, pandas; print(matplotlib.__version__, pandas.__version__)' 2>/dev/null || true)
+if [ "$have_py" != "$MATPLOTLIB_VERSION $PANDAS_VERSION" ]; then
+  echo "install_deps: installing matplotlib==${MATPLOTLIB_VERSION} pandas==${PANDAS_VERSION} into .venv"
+  .venv/bin/pip install --disable-pip-version-check -q "matplotlib==${MATPLOTLIB_VERSION}" \
+    "pandas==${PANDAS_VERSION}"
 fi
 
 # A CUDA-enabled wheel makes LibTorch's CMake config look for a CUDA toolkit (nvcc, cudart) even

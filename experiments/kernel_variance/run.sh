@@ -57,9 +57,9 @@ footer="Command: experiments/kernel_variance/run.sh (DRAWS=$DRAWS INPUTS=$INPUTS
   echo "$footer (both parts, training included) $((wall / 60)) min $((wall % 60)) s on $(machine_line)."
 } > "$HERE/checkpoint.md"
 
-py=${PY:-/usr/bin/python3}
+py=${PY:-.venv/bin/python}
 if "$py" -c 'import matplotlib' 2>/dev/null; then
   "$py" "$HERE/plot.py" "$HERE/random.csv" "$HERE"
 else
-  echo "plots skipped: apt-get install python3-matplotlib" >&2
+  echo "plots skipped: $py has no matplotlib (run scripts/install_deps.sh)" >&2
 fi

@@ -8,6 +8,13 @@ Peers (each the counterpart of one lra_bench backend):
   performer          performer_pytorch.FastAttention (FAVOR+, imported)    <-> favor
   favor_sharp_plain  FAVOR# (SDERF) written as a paper's code would write it <-> favor_sharp
   schoenbat_plain    SchoenbAt (pre-SBN, random Maclaurin features, post-SBN) <-> schoenbat
+  bigbird            Skyformer's BigBirdAttention (HF block-sparse BigBird)  <-> bigbird
+  reformer           Skyformer's LSHAttention (HF LSHSelfAttention)        <-> reformer
+  informer           Skyformer's ProbAttention (Informer's ProbSparse)     <-> informer
+
+The last three are the modules the Skyformer paper ran, imported at run time from the checkout
+that SKYFORMER_REPO names (nothing of it is in this repository); they need transformers
+(requirements.txt) and are not run unless --peers names them.
 
 The two plain compositions compute the math of src/attention/backends/{favor_sharp,schoenbat}.cpp
 with materialised (B, H, L, m) features, einsum and autograd, and none of the fused slice-wise
@@ -20,6 +27,7 @@ Usage: peer_attention.py --lengths 1024 2048 --passes forward forward+backward -
 
 import argparse
 import datetime
+import importlib
 import json
 import math
 import os
@@ -33,10 +41,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PEERS = ("sdpa", "performer", "favor_sharp_plain", "schoenbat_plain")
+DEFAULT_PEERS = ("sdpa", "performer", "favor_sharp_plain", "schoenbat_plain")
+SKYFORMER_PEERS = ("bigbird", "reformer", "informer")  # need SKYFORMER_REPO and transformers
+PEERS = DEFAULT_PEERS + SKYFORMER_PEERS
 # The lra_bench backend each peer stands beside.
 OURS = {"sdpa": "softmax", "performer": "favor", "favor_sharp_plain": "favor_sharp",
-        "schoenbat_plain": "schoenbat"}
+        "schoenbat_plain": "schoenbat", "bigbird": "bigbird", "reformer": "reformer",
+        "informer": "informer"}
 
 DENOMINATOR_EPS = 1e-6  # attention.eps default: the floor of every linear-attention denominator
 PRE_SBN_EPS = 1e-12     # the official PreSBN's epsilon under the standard deviation
@@ -279,7 +290,113 @@ class SchoenbatPlain(nn.Module):
         return post_sbn(out, self.post_gamma.to(out.dtype), self.post_beta.to(out.dtype))
 
 
-def make_peer(name, head_dim, features, max_degree=20, seed=0, performer_mask="v", dropout_p=0.0):
+# ---------------------------------------------------------------------------------------------
+# bigbird, reformer, informer: the Skyformer paper's own attention modules, imported
+
+
+SKYFORMER_HINT = ("set SKYFORMER_REPO to a checkout of github.com/pkuzengqi/Skyformer "
+                  "(git clone https://github.com/pkuzengqi/Skyformer /tmp/Skyformer)")
+
+
+def skyformer_module(name):
+    """src/models/<name>.py of the Skyformer checkout named by SKYFORMER_REPO (the convention of
+    experiments/lockstep)."""
+    repo = os.environ.get("SKYFORMER_REPO")
+    if not repo or not os.path.isdir(os.path.join(repo, "src", "models")):
+        sys.exit(f"peer_attention: {SKYFORMER_HINT}")
+    src = os.path.join(repo, "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return importlib.import_module(f"models.{name}")
+    except ImportError as e:
+        sys.exit(f"peer_attention: {e}: .venv/bin/pip install --no-deps -r experiments/peers/requirements.txt")
+
+
+def skyformer_config(heads, head_dim, length, features):
+    """The keys Skyformer's modules read, as its LRA runs set them: src/config.py's
+    extra_attn_config (block_size 64, num_random_blocks 3; num_hash 2; in_nb_features 128) and
+    main.py (random_seed 42, max_seq_len = the padded length, a power of two there)."""
+    return {"head_dim": head_dim, "num_head": heads, "transformer_dim": heads * head_dim,
+            "max_seq_len": length, "attention_dropout": 0.0, "random_seed": 42,
+            "block_size": 64, "num_random_blocks": 3, "num_hash": 2, "in_nb_features": features}
+
+
+def float_key_mask(q, key_mask):
+    """Skyformer's models pass the mask as float (B, L), 1 = real, and always pass one."""
+    if key_mask is None:
+        return torch.ones(q.shape[0], q.shape[2], dtype=q.dtype, device=q.device)  # (B, L)
+    return key_mask.to(q.dtype)
+
+
+class BigBirdPeer(nn.Module):
+    """BigBirdAttention(q, k, v, mask): HF's block-sparse attention (2 global, 3 window and
+    num_random_blocks random key blocks per query block), its random blocks drawn with numpy
+    from random_seed at every call, as in Skyformer's runs."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.attn = skyformer_module("attention_bigbird").BigBirdAttention(config)
+
+    def forward(self, q, k, v, key_mask=None):
+        return self.attn(q, k, v, float_key_mask(q, key_mask))  # (B, H, L, d)
+
+
+class _Columns(nn.Module):
+    """Stands in for one of LSHSelfAttention's projections: a slice of already projected states."""
+
+    def __init__(self, start, stop):
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def forward(self, hidden_states):
+        return hidden_states[..., self.start:self.stop]
+
+
+class ReformerPeer(nn.Module):
+    """LSHAttention (HF's LSHSelfAttention with num_hashes 2 and its defaults: chunk length 64,
+    one chunk before, none after, num_buckets set from the first length it sees) from projections
+    already made, like every other peer: its query_key and value Linear layers are replaced by
+    slices of (q as the shared query-key | v), so no projection is timed on either side. k is
+    unused (Reformer shares queries and keys). The (B, H, L, d) -> (B, L, H*d) relayout this
+    needs is timed with it (README: its share)."""
+
+    def __init__(self, config):
+        super().__init__()
+        width = config["num_head"] * config["head_dim"]
+        unused = [nn.Linear(config["transformer_dim"], width) for _ in range(3)]  # (W_q, W_k, W_v)
+        self.attn = skyformer_module("attention_reformer").LSHAttention(config, *unused)
+        self.attn.query_key = _Columns(0, width)
+        self.attn.value = _Columns(width, 2 * width)
+
+    def forward(self, q, k, v, key_mask=None):
+        b, h, length, d = q.shape
+        hidden = torch.cat((q, v), dim=1).transpose(1, 2).reshape(b, length, 2 * h * d)  # (B, L, 2*H*d): q heads, v heads
+        out = self.attn(hidden, float_key_mask(q, key_mask))  # (B, L, H*d)
+        return out.view(b, length, h, d).transpose(1, 2)      # (B, H, L, d), a view
+
+
+class InformerPeer(nn.Module):
+    """ProbAttention(q, k, v, mask): factor ceil(in_nb_features / ln max_seq_len); the top
+    factor*ceil(ln L) queries by a sampled sparsity score attend exactly, the others output the
+    mean of v. Its mask_flag is False, so it ignores the mask (padded keys count)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.attn = skyformer_module("attention_informer").ProbAttention(config)
+
+    def forward(self, q, k, v, key_mask=None):
+        return self.attn(q, k, v, float_key_mask(q, key_mask))  # (B, H, L, d)
+
+
+def make_peer(name, head_dim, features, max_degree=20, seed=0, performer_mask="v", dropout_p=0.0,
+              heads=None, length=None):
+    """heads and length: the Skyformer peers' modules are built for one shape."""
+    if name in SKYFORMER_PEERS:
+        config = skyformer_config(heads, head_dim, length, features)
+        return {"bigbird": BigBirdPeer, "reformer": ReformerPeer, "informer": InformerPeer}[name](config)
     if name == "sdpa":
         return SdpaPeer(dropout_p)
     if name == "performer":
@@ -342,7 +459,8 @@ def measure_case(args, peer, pass_name, length):
     case = {"peer": peer, "ours": OURS[peer], "pass": pass_name, "length": length, "status": "ok", "runs": 0}
     backward = pass_name == "forward+backward"
     try:
-        module = make_peer(peer, args.head_dim, args.features, args.max_degree, args.seed, args.performer_mask)
+        module = make_peer(peer, args.head_dim, args.features, args.max_degree, args.seed, args.performer_mask,
+                           heads=args.heads, length=length)
         module.eval()
         generator = torch.Generator().manual_seed(1234 + length)
         shape = (args.batch, args.heads, length, args.head_dim)
@@ -383,7 +501,8 @@ def markdown(cases):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
+    p.add_argument("--peers", nargs="+", default=list(DEFAULT_PEERS), choices=PEERS,
+                   help=f"default: {' '.join(DEFAULT_PEERS)}; {' '.join(SKYFORMER_PEERS)} need SKYFORMER_REPO")
     p.add_argument("--lengths", "-L", nargs="+", type=int, default=[512, 1024, 2048, 4096])
     p.add_argument("--passes", nargs="+", default=["forward", "forward+backward"],
                    choices=["forward", "forward+backward"])

@@ -5,15 +5,21 @@
 # summarize.py prints peer/ours per case, median and min-max over the rounds.
 #
 # Usage: experiments/peers/run.sh [--quick] [--rounds R] [--lengths "1024 2048"]
-#          [--train-lengths "1000 2000"] [--threads N] [--out DIR]
+#          [--train-lengths "1000 2000"] [--sparse-lengths "1024 4096"] [--sections "..."]
+#          [--threads N] [--out DIR]
 # env (the flags win): ROUNDS=3 LENGTHS="1024 2048 4096 8192" MASKED_LENGTHS="1024 4096"
 # TRAIN_LENGTHS="1000 2000" TRAIN_BACKENDS="softmax favor schoenbat" THREADS=2
+#   SECTIONS="attention masked train", plus "sparse" when SKYFORMER_REPO is set: the Skyformer
+#   paper's bigbird, reformer and informer modules (SKYFORMER_REPO = a checkout of
+#   github.com/pkuzengqi/Skyformer) against ours, forward+backward at SPARSE_LENGTHS="1024 2048
+#   4096 8192 16384", ours with SPARSE_BACKENDS="softmax bigbird reformer informer" (softmax for
+#   ours-vs-softmax; it has no peer in this section)
 #   REPEATS=5 WARMUP=2 TIME_CAP=15 TRAIN_STEPS=30 TRAIN_BATCH=32 BUILD=build PY=.venv/bin/python OUT=
 #   PEER_MALLOC=same (both sides run with the heap settings lra_train sets for itself in
 #   src/util/allocator.cpp; keep the two values in step) or default (the peers get glibc's own,
 #   what a user running them gets)
-# --quick: L = 128 256, train-step at padded length 600 with batch 8 and 5 steps, 1 round, 2
-#   repeats: a smoke test of the whole pipeline, not a measurement.
+# --quick: L = 128 256, train-step at padded length 600 with batch 8 and 5 steps, sparse at
+#   L = 1024, 1 round, 2 repeats: a smoke test of the whole pipeline, not a measurement.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=experiments/peers
@@ -23,6 +29,11 @@ LENGTHS=${LENGTHS:-1024 2048 4096 8192}
 TRAIN_LENGTHS=${TRAIN_LENGTHS:-1000 2000}
 TRAIN_BACKENDS=${TRAIN_BACKENDS:-softmax favor schoenbat}  # the peer's softmax step at L = 2000: ~20 s
 MASKED_LENGTHS=${MASKED_LENGTHS:-1024 4096}  # attention with the last 1/8 of the keys padded
+SKYFORMER_REPO=${SKYFORMER_REPO:-}
+SECTIONS=${SECTIONS:-attention masked train${SKYFORMER_REPO:+ sparse}}
+SPARSE_LENGTHS=${SPARSE_LENGTHS:-1024 2048 4096 8192 16384}
+SPARSE_BACKENDS=${SPARSE_BACKENDS:-softmax bigbird reformer informer}
+SPARSE_PEERS=${SPARSE_PEERS:-bigbird reformer informer}
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-5}
 WARMUP=${WARMUP:-2}
@@ -41,15 +52,27 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --lengths) LENGTHS=$2; shift ;;
     --train-lengths) TRAIN_LENGTHS=$2; shift ;;
+    --sparse-lengths) SPARSE_LENGTHS=$2; shift ;;
+    --sections) SECTIONS=$2; shift ;;
     --threads) THREADS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (--help lists them)" >&2; exit 2 ;;
   esac
   shift
 done
 if [ "$QUICK" = 1 ]; then
   ROUNDS=1 LENGTHS="128 256" MASKED_LENGTHS=256 TRAIN_LENGTHS=600 REPEATS=2 WARMUP=1 TRAIN_STEPS=5 TRAIN_BATCH=8
+  SPARSE_LENGTHS=1024  # BigBird's block-sparse path needs L > (5 + 2 x 3 random blocks) x 64
+fi
+has_section() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+for section in $SECTIONS; do
+  case "$section" in attention|masked|train|sparse) ;; *) echo "run.sh: unknown section '$section' (attention masked train sparse)" >&2; exit 2 ;; esac
+done
+if has_section sparse; then
+  export SKYFORMER_REPO  # peer_attention.py imports the Skyformer modules from there
+  [ -d "$SKYFORMER_REPO/src/models" ] ||
+    { echo "run.sh: section sparse needs SKYFORMER_REPO=<checkout of github.com/pkuzengqi/Skyformer>" >&2; exit 1; }
 fi
 
 # The same OpenMP behaviour and thread count on both sides: passive waiting, so that idle
@@ -83,17 +106,29 @@ done
 BENCH=$scratch/lra_bench
 "$PY" -c 'import performer_pytorch' 2> /dev/null ||
   { echo "run.sh: performer-pytorch missing: .venv/bin/pip install --no-deps -r $HERE/requirements.txt" >&2; exit 1; }
+if has_section sparse; then
+  "$PY" -c 'import transformers.models.reformer.modeling_reformer' 2> /dev/null ||
+    { echo "run.sh: transformers missing: .venv/bin/pip install --no-deps -r $HERE/requirements.txt" >&2; exit 1; }
+  "$BENCH" attention --help > "$scratch/attention_help.txt"
+  for backend in $SPARSE_BACKENDS; do
+    grep -q "[{,]$backend[,}]" "$scratch/attention_help.txt" ||
+      { echo "run.sh: $BUILD/lra_bench has no backend $backend (build the branch that adds it)" >&2; exit 1; }
+  done
+fi
 
 train_warmup=$(( TRAIN_STEPS / 5 < 10 ? TRAIN_STEPS / 5 : 10 ))  # the trainer's timing_warmup_steps
 {
   echo "commit: $commit ($(git log -1 --format=%cd --date=iso-strict))"
   echo "lra_bench sha256: $(sha256sum "$BENCH" | cut -d' ' -f1) (copied from $BUILD/lra_bench, modified $(date -u -r "$BUILD/lra_bench" '+%Y-%m-%d %H:%M UTC'))"
   echo "torch: $("$PY" -c 'import torch; print(torch.__version__)'), performer-pytorch $("$PY" -c 'from importlib.metadata import version; print(version("performer-pytorch"))')"
+  if has_section sparse; then
+    echo "sparse peers: Skyformer $(git -C "$SKYFORMER_REPO" rev-parse --short HEAD 2>/dev/null || echo '(not a git checkout)') at $SKYFORMER_REPO, transformers $("$PY" -c 'from importlib.metadata import version; print(version("transformers"))')"
+  fi
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB"
   echo "threads: $THREADS on both sides, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
   echo "peer heap: PEER_MALLOC=$PEER_MALLOC ($([ "$PEER_MALLOC" = same ] && echo "${heap_env[1]}" || echo "glibc defaults"))"
-  echo "settings: rounds $ROUNDS, attention L = $LENGTHS (repeats $REPEATS, warm-up $WARMUP, time cap $TIME_CAP s), train-step L = $TRAIN_LENGTHS (batch $TRAIN_BATCH, $TRAIN_STEPS steps, first $train_warmup untimed)"
-  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (PEER_MALLOC=$PEER_MALLOC ROUNDS=$ROUNDS LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" TRAIN_BACKENDS=\"$TRAIN_BACKENDS\" THREADS=$THREADS)"
+  echo "settings: sections $SECTIONS; rounds $ROUNDS, attention L = $LENGTHS (repeats $REPEATS, warm-up $WARMUP, time cap $TIME_CAP s), train-step L = $TRAIN_LENGTHS (batch $TRAIN_BATCH, $TRAIN_STEPS steps, first $train_warmup untimed)$(has_section sparse && echo ", sparse L = $SPARSE_LENGTHS (ours: $SPARSE_BACKENDS; peers: $SPARSE_PEERS)")"
+  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (PEER_MALLOC=$PEER_MALLOC ROUNDS=$ROUNDS SECTIONS=\"$SECTIONS\" LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" TRAIN_BACKENDS=\"$TRAIN_BACKENDS\" SPARSE_LENGTHS=\"$SPARSE_LENGTHS\" SPARSE_BACKENDS=\"$SPARSE_BACKENDS\" THREADS=$THREADS)"
   echo "load before: $(uptime)"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
@@ -121,6 +156,19 @@ peer_attention_masked() {
   "${heap_env[@]}" "$PY" "$HERE/peer_attention.py" --lengths "$1" --passes forward+backward --masked "${shape[@]}" \
     --repeats "$REPEATS" --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
     --json "$2/peer_attention_masked_L$1.json" > "$2/peer_attention_masked_L$1.md" 2> "$2/peer_attention_masked_L$1.log"
+}
+# The Skyformer paper's bigbird, reformer and informer modules, forward+backward, every token real
+# (ours: softmax too, for ours-vs-softmax).
+ours_sparse() {
+  "${heap_env[@]}" "$BENCH" attention --backends $SPARSE_BACKENDS --lengths "$1" --scopes attention \
+    --passes forward+backward "${shape[@]}" --repeats "$REPEATS" --warmup "$WARMUP" \
+    --time-cap "$TIME_CAP" --threads "$THREADS" --json "$2/ours_sparse_L$1.json" \
+    > "$2/ours_sparse_L$1.md" 2> "$2/ours_sparse_L$1.log"
+}
+peer_sparse() {
+  "${heap_env[@]}" "$PY" "$HERE/peer_attention.py" --peers $SPARSE_PEERS --lengths "$1" --passes forward+backward \
+    "${shape[@]}" --repeats "$REPEATS" --warmup "$WARMUP" --time-cap "$TIME_CAP" --threads "$THREADS" \
+    --json "$2/peer_sparse_L$1.json" > "$2/peer_sparse_L$1.md" 2> "$2/peer_sparse_L$1.log"
 }
 ours_train() {
   # data.max_length pads to L; data.synthetic.max_length keeps expressions shorter than L
@@ -150,9 +198,10 @@ both() {  # $1 = ours function, $2 = peer function, $3 = L, $4 = round number
 
 start=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
-  for L in $LENGTHS; do both ours_attention peer_attention "$L" "$round"; done
-  for L in $MASKED_LENGTHS; do both ours_attention_masked peer_attention_masked "$L" "$round"; done
-  for L in $TRAIN_LENGTHS; do both ours_train peer_train "$L" "$round"; done
+  if has_section attention; then for L in $LENGTHS; do both ours_attention peer_attention "$L" "$round"; done; fi
+  if has_section masked; then for L in $MASKED_LENGTHS; do both ours_attention_masked peer_attention_masked "$L" "$round"; done; fi
+  if has_section train; then for L in $TRAIN_LENGTHS; do both ours_train peer_train "$L" "$round"; done; fi
+  if has_section sparse; then for L in $SPARSE_LENGTHS; do both ours_sparse peer_sparse "$L" "$round"; done; fi
   echo "after round $round: $(uptime)" >> "$OUT/machine.txt"
 done
 wall=$(( $(date +%s) - start ))

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Ours against the peers from a run.sh results folder (standard library only).
 
-Reads <dir>/raw/round*/{ours,peer}_{attention,train}_L*.json and <dir>/machine.txt, prints a
-Markdown table and writes it to <dir>/table.md: per case, our median ms and the peer's (each the
+Reads <dir>/raw/round*/{ours,peer}_{attention,sparse,train}_L*.json and <dir>/machine.txt, prints
+a Markdown table and writes it to <dir>/table.md: per case, our median ms and the peer's (each the
 median over rounds of that round's median), and peer/ours, the ratio computed within each round
 (both sides measured back to back) and then summarised as median and min-max over the rounds.
-A ratio above 1 means the peer is slower.
+A ratio above 1 means the peer is slower. Two tables of ours alone follow: the growth t(2L)/t(L)
+per doubling of L, and our softmax's time over each backend's at the same length (both from the
+same lra_bench run), each per round, then median and min-max.
 
 Usage: summarize.py experiments/peers/results/<date>-<commit>
 """
@@ -18,9 +20,12 @@ import statistics
 import sys
 
 PEER_LABEL = {"softmax": "sdpa", "favor": "performer", "favor_sharp": "favor_sharp_plain",
-              "schoenbat": "schoenbat_plain"}
+              "schoenbat": "schoenbat_plain", "bigbird": "Skyformer's BigBirdAttention (HF block-sparse)",
+              "reformer": "Skyformer's LSHAttention (HF LSHSelfAttention)",
+              "informer": "Skyformer's ProbAttention"}
 TRAIN_PEER_LABEL = {"softmax": "SDPA", "favor": "performer FastAttention", "schoenbat": "schoenbat_plain"}
-BACKEND_ORDER = ["softmax", "favor", "favor_sharp", "schoenbat"]
+BACKEND_ORDER = ["softmax", "favor", "favor_sharp", "schoenbat", "bigbird", "reformer", "informer"]
+SPARSE_KIND = "attention, Skyformer's modules"
 
 
 def load(path):
@@ -61,8 +66,9 @@ def collect(folder):
             continue
         name = os.path.basename(ours_path)
         length = int(re.search(r"_L(\d+)\.json$", name).group(1))
-        kind = "attention, last 1/8 of keys padded" if "_masked_" in name else "attention"
-        cases = (attention_cases(ours_path, peer_path, kind) if name.startswith("ours_attention")
+        kind = ("attention, last 1/8 of keys padded" if "_masked_" in name
+                else SPARSE_KIND if name.startswith("ours_sparse") else "attention")
+        cases = (attention_cases(ours_path, peer_path, kind) if name.startswith(("ours_attention", "ours_sparse"))
                  else train_cases(ours_path, peer_path, length))
         for case, (o, p) in cases.items():
             per_case.setdefault(case, []).append((round_number(ours_path), o, p))
@@ -79,10 +85,11 @@ def fmt_ratio(x):
     return f"{x:.2f}x" if x < 10 else f"{x:.1f}x"
 
 
-def case_label(case):
+def case_label(case, has_peer=True):
     kind, pass_name, length, backend = case
     if kind.startswith("attention"):
-        return f"{kind} {pass_name} L={length}: {backend} vs {PEER_LABEL.get(backend, '?')}"
+        peer = PEER_LABEL.get(backend, "?") if has_peer else "(no peer in this run)"
+        return f"{kind} {pass_name} L={length}: {backend} vs {peer}"
     return f"train-step L={length}: {backend} vs {TRAIN_PEER_LABEL.get(backend, '?')}"
 
 
@@ -106,9 +113,59 @@ def table(per_case):
             ratio, spread = fmt_ratio(statistics.median(ratios)), f"{fmt_ratio(min(ratios))}–{fmt_ratio(max(ratios))}"
         else:
             ratio, spread = "—", "—"
-        lines.append(f"| {case_label(case)} | {fmt_ms(ours_ms)} | {fmt_ms(peer_ms)} | {ratio} | {spread} | "
+        lines.append(f"| {case_label(case, bool(peer))} | {fmt_ms(ours_ms)} | {fmt_ms(peer_ms)} | {ratio} | {spread} | "
                      f"{len(ratios)} |")
     return "\n".join(lines)
+
+
+def ratio_cells(ratios):
+    if not ratios:
+        return "— | — | 0"
+    return (f"{fmt_ratio(statistics.median(ratios))} | {fmt_ratio(min(ratios))}–{fmt_ratio(max(ratios))} | "
+            f"{len(ratios)}")
+
+
+def ours_by_round(per_case):
+    """{(kind, pass, backend): {L: {round: ours ms}}} for the attention cases."""
+    ours = {}
+    for (kind, pass_name, length, backend), rows in per_case.items():
+        if kind.startswith("attention"):
+            for r, o, _ in rows:
+                if o is not None:
+                    ours.setdefault((kind, pass_name, backend), {}).setdefault(length, {})[r] = o
+    return ours
+
+
+def growth_table(per_case):
+    """Ours' t(2L) / t(L), per round, for every pair of measured lengths one doubling apart."""
+    lines = ["| ours | L → 2L | t(2L)/t(L) median | min–max | rounds |", "|---|---|---:|---:|---:|"]
+    ours = ours_by_round(per_case)
+    for (kind, pass_name, backend) in sorted(ours, key=lambda k: sort_key((k[0], k[1], 0, k[2]))):
+        times = ours[(kind, pass_name, backend)]
+        for length in sorted(times):
+            if 2 * length in times:
+                ratios = [times[2 * length][r] / t for r, t in times[length].items()
+                          if r in times[2 * length] and t > 0]
+                lines.append(f"| {kind} {pass_name}: {backend} | {length} → {2 * length} | {ratio_cells(ratios)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def versus_softmax_table(per_case):
+    """Our softmax's time over each of our backends' at the same length and round (> 1: the
+    backend is faster than softmax)."""
+    lines = ["| ours | L | t(softmax)/t(backend) median | min–max | rounds |", "|---|---:|---:|---:|---:|"]
+    ours = ours_by_round(per_case)
+    for (kind, pass_name, backend) in sorted(ours, key=lambda k: sort_key((k[0], k[1], 0, k[2]))):
+        softmax = ours.get((kind, pass_name, "softmax"))
+        if backend == "softmax" or not softmax:
+            continue
+        times = ours[(kind, pass_name, backend)]
+        for length in sorted(times):
+            ratios = [softmax[length][r] / t for r, t in times[length].items()
+                      if r in softmax.get(length, {}) and t > 0]
+            if ratios:
+                lines.append(f"| {kind} {pass_name}: {backend} | {length} | {ratio_cells(ratios)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def machine_lines(folder):
@@ -122,8 +179,9 @@ def machine_lines(folder):
 def tool_machine_lines(folder):
     """The machine line each tool printed in its first round (CPU, threads, library versions)."""
     lines = []
-    for pattern, tool in (("ours_attention_L*.json", "lra_bench"), ("peer_attention_L*.json", "peer_attention")):
-        paths = sorted(glob.glob(os.path.join(folder, "raw", "round1", pattern)))
+    for side, tool in (("ours", "lra_bench"), ("peer", "peer_attention")):
+        paths = [path for kind in ("attention", "sparse")
+                 for path in sorted(glob.glob(os.path.join(folder, "raw", "round1", f"{side}_{kind}_L*.json")))]
         if paths:
             lines.append(f"{tool}: {load(paths[0])['machine']}")
     return lines
@@ -143,6 +201,12 @@ def main():
              "peer/ours > 1: the peer is slower. Ratios are per round (both sides back to back), "
              "then median and min–max over rounds.", ""]
     text = "\n".join(head) + "\n" + table(per_case) + "\n"
+    growth, versus = growth_table(per_case), versus_softmax_table(per_case)
+    if growth:
+        text += "\n## Ours: growth per doubling of L\n\n" + growth + "\n"
+    if versus:
+        text += ("\n## Ours: softmax's time over each backend's (> 1: faster than our softmax)\n\n"
+                 + versus + "\n")
     print(text)
     with open(os.path.join(folder, "table.md"), "w") as f:
         f.write(text)

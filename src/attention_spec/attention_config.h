@@ -27,6 +27,16 @@ struct AttentionConfig {
   int64_t linformer_k = 128;     // Linformer: projected length
   int64_t accumulation = 1;      // Skyformer: sampled columns summed into each landmark column
   double sampling_factor = 4.0;  // Skyformer: features 0 = sampling_factor * ln(max_length)
+
+  int64_t hashes = 2;         // Reformer: rounds of LSH hashing
+  int64_t bucket_size = 64;   // Reformer: sorted positions per chunk
+  int64_t chunks_before = 1;  // Reformer: earlier chunks each chunk also attends to
+  int64_t chunks_after = 0;   // Reformer: later chunks each chunk also attends to
+  int64_t num_buckets = 0;    // Reformer: hash buckets; 0 = chosen from the length (HF)
+
+  int64_t block_size = 64;    // block methods (bigbird): tokens per block
+  int64_t random_blocks = 3;  // BigBird: random key blocks per query block
+  int64_t global_blocks = 1;  // BigBird: global blocks at each end of the sequence
 };
 
 }  // namespace lra

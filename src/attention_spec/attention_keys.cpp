@@ -44,7 +44,9 @@ std::vector<AttentionKey> declare_keys() {
   return {
       number("features", &A::features, 0, kMaxInt, false,
              "Random features per head (m); skyformer: landmark columns, 0 = sampling_factor * "
-             "ln(max_length) (0 is skyformer's only)."),
+             "ln(max_length); informer: sampling factor c = ceil(features / ln(max_length)) "
+             "(the Skyformer code's in_nb_features), 0 = c is sampling_factor (0 is skyformer's "
+             "and informer's only)."),
       number("redraw_interval", &A::redraw_interval, 0, kMaxInt, false,
              "Training steps between random-feature redraws; 0 = never."),
       choice("kernel", &A::kernel, dot_kernel_names(), "Dot-product kernel f(q.k)."),
@@ -84,7 +86,30 @@ std::vector<AttentionKey> declare_keys() {
       number("accumulation", &A::accumulation, 1, kMaxInt, false,
              "Sampled kernel columns summed into each landmark column."),
       number("sampling_factor", &A::sampling_factor, 0.0, 1e6, true,
-             "Landmark columns = sampling_factor * ln(max_length) when attention.features is 0."),
+             "Landmark columns = sampling_factor * ln(max_length) when attention.features is 0; "
+             "informer: its sampling factor c itself (Informer's c) when attention.features is "
+             "0."),
+      number("block_size", &A::block_size, 1, kMaxInt, false,
+             "Tokens per block of the block-sparse pattern; at most the padded length (a "
+             "sequence that is not a multiple is padded with masked keys)."),
+      number("random_blocks", &A::random_blocks, 1, kMaxInt, false,
+             "Random key blocks each non-global query block attends to (BigBird's r)."),
+      number("global_blocks", &A::global_blocks, 1, kMaxInt, false,
+             "Blocks at each end of the sequence that attend to every key and that every query "
+             "attends to (BigBird's ITC global tokens: 1 = the first and the last block)."),
+      number("hashes", &A::hashes, 1, 64, false,
+             "Rounds of LSH hashing, each with its own random rotation; a key seen in any "
+             "round's window gets weight."),
+      number("bucket_size", &A::bucket_size, 1, kMaxInt, false,
+             "Sorted positions per chunk (HuggingFace's lsh_attn_chunk_length); a sequence of at "
+             "most one chunk is attended whole, without hashing."),
+      number("chunks_before", &A::chunks_before, 0, kMaxInt, false,
+             "Earlier chunks of the sorted sequence each chunk also attends to."),
+      number("chunks_after", &A::chunks_after, 0, kMaxInt, false,
+             "Later chunks of the sorted sequence each chunk also attends to."),
+      number("num_buckets", &A::num_buckets, 0, kMaxInt, false,
+             "Hash buckets per round (even); 0 = as HuggingFace, the largest power of two <= 2 * "
+             "length / bucket_size, factorised into two hashes when large."),
   };
 }
 

@@ -4,7 +4,8 @@
 //                         the exact backend it approximates ("" = it is exact),
 //                         READS(the attention.* keys it reads), KERNELS(the attention.kernel
 //                         values it computes), RULES(what its settings must keep beyond each
-//                         key's range: backend_rules.h))
+//                         key's range: backend_rules.h)[, EXACT_WHEN(where it computes what it
+//                         approximates exactly instead: exact_forms.h)])
 //
 // The line is expanded twice: without LibTorch into the descriptions the config checks when it
 // is read, the docs and the tools (backend_spec.cpp), and into the implementation table
@@ -21,8 +22,12 @@ LRA_ATTENTION_BACKEND(favor, "Performer-family random features of the softmax ke
 LRA_ATTENTION_BACKEND(favor_sharp, "FAVOR#: dense-exponential random features with data-optimal parameters (softmax kernel)", LINEAR, "softmax", READS("features", "redraw_interval", "weight_sampler", "row_norm", "eps"), KERNELS("exp"), RULES(&features_at_least_one, &drawn_rows_only))
 LRA_ATTENTION_BACKEND(schoenbat, "SchoenbAt: random Maclaurin features of a dot-product kernel with pre/post-SBN", LINEAR, "kernelized", READS("features", "redraw_interval", "kernel", "max_degree", "causal", "eps"), KERNELS(LRA_DOT_KERNELS), RULES(&features_at_least_one))
 LRA_ATTENTION_BACKEND(linear_transformer, "Linear Transformer (Katharopoulos et al. 2020): kernel elu(q)+1 . elu(k)+1, keys times values first", LINEAR, "", READS("eps"), KERNELS(), RULES())
-LRA_ATTENTION_BACKEND(nystromformer, "Nystromformer: Nystrom approximation of softmax attention on segment-mean landmarks, iterative pinv", LINEAR, "softmax", READS("num_landmarks", "pinv_iterations", "conv_kernel", "convention"), KERNELS("exp"), RULES(&odd_conv_kernel, &landmarks_divide_length))
-LRA_ATTENTION_BACKEND(linformer, "Linformer: keys and values projected along the sequence by a learned (k x max_length) E per head", LINEAR, "softmax", READS("linformer_k"), KERNELS("exp"), RULES())
+LRA_ATTENTION_BACKEND(nystromformer, "Nystromformer: Nystrom approximation of softmax attention on segment-mean landmarks, iterative pinv", LINEAR, "softmax", READS("num_landmarks", "pinv_iterations", "conv_kernel", "convention"), KERNELS("exp"), RULES(&odd_conv_kernel, &landmarks_divide_length), EXACT_WHEN(&landmarks_cover_length))
+LRA_ATTENTION_BACKEND(linformer, "Linformer: keys and values projected along the sequence by a learned (k x max_length) E per head", LINEAR, "softmax", READS("linformer_k"), KERNELS("exp"), RULES(), EXACT_WHEN(&projection_covers_length))
 LRA_ATTENTION_BACKEND(gaussian_kernelized, "exact Gaussian-kernel attention exp(-(q-k)^2/2) on q, k scaled by d^-1/4, unnormalised (what skyformer estimates)", QUADRATIC, "", READS(), KERNELS("gaussian"), RULES())
-LRA_ATTENTION_BACKEND(skyformer, "Skyformer: Nystrom approximation of the Gaussian kernel on landmarks sampled from the real tokens of [q; k]", LINEAR, "gaussian_kernelized", READS("features", "accumulation", "sampling_factor", "pinv_iterations", "convention"), KERNELS("gaussian"), RULES())
+LRA_ATTENTION_BACKEND(skyformer, "Skyformer: Nystrom approximation of the Gaussian kernel on landmarks sampled from the real tokens of [q; k]", LINEAR, "gaussian_kernelized", READS("features", "accumulation", "sampling_factor", "pinv_iterations", "convention"), KERNELS("gaussian"), RULES(), EXACT_WHEN(&columns_cover_length))
+LRA_ATTENTION_BACKEND(bigbird, "BigBird: block-sparse softmax attention, global first/last blocks, a 3-block window and random blocks per query block (exact below (2g+3+2r) blocks)", LINEAR, "softmax", READS("block_size", "random_blocks", "global_blocks", "convention"), KERNELS("exp"), RULES(&block_fits_length, &code_bigbird_one_global), EXACT_WHEN(&pattern_covers_length))
+LRA_ATTENTION_BACKEND(informer, "Informer: ProbSparse attention, exact softmax rows for the top c ln(n) queries by a sampled sparsity measure, the mean of v for the rest", LINEAR, "softmax", READS("features", "sampling_factor", "convention"), KERNELS("exp"), RULES(&informer_one_factor_source), EXACT_WHEN(&selected_queries_cover_length))
+LRA_ATTENTION_BACKEND(shared_qk, "exact shared-QK softmax attention: keys = the queries at unit length, a token attends itself only when no other key is real (what reformer estimates)", QUADRATIC, "", READS(), KERNELS("exp"), RULES())
+LRA_ATTENTION_BACKEND(reformer, "Reformer: LSH attention with a shared query-key, rounds of random-rotation hashes, sorted chunks attending to themselves and their neighbours", LINEAR, "shared_qk", READS("hashes", "bucket_size", "chunks_before", "chunks_after", "num_buckets", "convention"), KERNELS("exp"), RULES(&bucket_fits_length, &even_num_buckets), EXACT_WHEN(&chunk_covers_length))
 // clang-format on

@@ -26,6 +26,11 @@ extern const BackendRule landmarks_divide_length;     // skyformer_code's equal 
 extern const BackendRule code_performer_is_positive;  // skyformer_code: positive, drawn rows
 extern const BackendRule learned_rows_not_redrawn;    // trained FastFood factors stay
 extern const BackendRule drawn_rows_only;             // favor_sharp rotates its rows per call
+extern const BackendRule informer_one_factor_source;  // sampling_factor only with features 0
+extern const BackendRule block_fits_length;           // a block no longer than the sequence
+extern const BackendRule code_bigbird_one_global;     // skyformer_code: its fixed 5-part layout
+extern const BackendRule bucket_fits_length;          // reformer: a chunk within the sequence
+extern const BackendRule even_num_buckets;            // reformer: argmax over [xR; -xR]
 }  // namespace rules
 
 }  // namespace lra

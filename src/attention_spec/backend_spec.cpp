@@ -24,6 +24,10 @@ bool BackendSpec::reads_key(const std::string& key) const {
   return contains(reads, key);
 }
 
+std::string BackendSpec::exact_reason(const AttentionConfig& config, int64_t length) const {
+  return exact_when ? exact_when(config, length) : "";
+}
+
 bool BackendSpec::accepts_kernel(const std::string& kernel) const {
   return contains(kernels, kernel);
 }
@@ -35,13 +39,16 @@ const std::vector<BackendSpec>& attention_backends() {
 #define KERNELS(...) std::vector<std::string>({__VA_ARGS__})
 #define RULES(...) std::vector<const BackendRule*>({__VA_ARGS__})
 #define LRA_DOT_KERNELS dot_kernel_names()
-#define LRA_ATTENTION_BACKEND(name, description, cost, approximates, reads, kernels, rules) \
-  BackendSpec{#name, description, cost, approximates, reads, kernels, rules},
+#define EXACT_WHEN(condition) condition
+#define LRA_ATTENTION_BACKEND(name, description, cost, approximates, reads, kernels, rules, ...) \
+  BackendSpec{#name, description, cost, approximates, reads, kernels, rules, ##__VA_ARGS__},
   using namespace rules;
+  using namespace exact_forms;
   static const std::vector<BackendSpec> specs = {
 #include "attention_spec/backend_list.h"
   };
 #undef LRA_ATTENTION_BACKEND
+#undef EXACT_WHEN
 #undef LRA_DOT_KERNELS
 #undef RULES
 #undef KERNELS
@@ -111,6 +118,17 @@ AttentionConfig with_backend(const AttentionConfig& settings, const std::string&
   for (const auto& key : attention_keys())
     if (spec.reads_key(key.name)) copy_attention_key(settings, key, result);
   return result;
+}
+
+std::string attention_backend_summary_markdown() {
+  std::string out =
+      "| type | what it computes | cost in L | approximates |\n"
+      "|---|---|---|---|\n";
+  for (const auto& s : attention_backends())
+    out += "| `" + s.name + "` | " + s.description + " | " +
+           (s.cost == AttentionCost::kLinear ? "linear" : "quadratic") + " | " +
+           (s.exact() ? "— (exact)" : "`" + s.approximates + "`") + " |\n";
+  return out;
 }
 
 std::string attention_backend_table_markdown() {

@@ -10,6 +10,7 @@
 #include "attention_spec/attention_config.h"
 #include "attention_spec/attention_keys.h"
 #include "attention_spec/backend_rules.h"
+#include "attention_spec/exact_forms.h"
 
 namespace lra {
 
@@ -24,11 +25,15 @@ struct BackendSpec {
   std::vector<std::string> reads;         // attention.* keys it reads, without "attention."
   std::vector<std::string> kernels;       // attention.kernel values it computes
   std::vector<const BackendRule*> rules;  // what its settings must keep beyond their ranges
+  ExactWhen exact_when = nullptr;         // where it computes `approximates` exactly instead
 
   bool exact() const { return approximates.empty(); }
   bool reads_key(const std::string& key) const;
   bool accepts_kernel(const std::string& kernel) const;
   bool supports_causal() const { return reads_key("causal"); }
+  // Why `config` computes the exact `approximates` at `length` (exact_forms.h), "" when it
+  // approximates there.
+  std::string exact_reason(const AttentionConfig& config, int64_t length) const;
 };
 
 // Every registered backend, in registration order.
@@ -55,5 +60,8 @@ std::string read_by(const std::string& key);
 // Markdown table of the registered backends (docs/attention.md holds it; a test keeps the two
 // equal).
 std::string attention_backend_table_markdown();
+// Its first four columns (type, what, cost, approximates), for the README (a test keeps the two
+// equal).
+std::string attention_backend_summary_markdown();
 
 }  // namespace lra

@@ -106,6 +106,9 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
   OutputConfig output;
+
+  // The longest sequence an attention layer sees: data.max_length, plus the CLS slot.
+  int64_t attention_length() const { return data.max_length + (model.pooling == "cls" ? 1 : 0); }
 };
 
 // Every problem found in a config, one per line, each naming its key path.

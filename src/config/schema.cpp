@@ -403,8 +403,7 @@ std::vector<std::string> cross_field_errors(const Config& c) {
          std::to_string(qkv) + " (model.qkv_dim, or model.dim when it is 0); pick heads so that " +
          "the width / heads is an integer");
   synthetic_data_errors(c, e);
-  const int64_t padded_length = c.data.max_length + (c.model.pooling == "cls" ? 1 : 0);
-  for (auto& message : attention_config_errors(c.attention, padded_length))
+  for (auto& message : attention_config_errors(c.attention, c.attention_length()))
     fail(std::move(message));
   if (c.data.source == "files" && c.data.dir.empty())
     fail("data.dir: required when data.source is files (a folder written by lra_prepare)");

@@ -7,30 +7,12 @@
 #include <stdexcept>
 
 #include "config/schema.h"
+#include "report/csv_table.h"
 #include "util/format.h"
+#include "util/strings.h"
 
 namespace lra {
 namespace {
-
-// Splits one CSV line; fields may be double-quoted with "" as an embedded quote.
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      fields.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
 
 std::string task_of(const std::string& column_label) {
   return column_label.substr(0, column_label.find(' '));
@@ -59,55 +41,21 @@ int backend_match(const std::string& backend_spec,
 }
 
 std::vector<PublishedResult> read_published_results(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open the published-results file");
   std::vector<PublishedResult> results;
-  std::map<std::string, size_t> column;  // header name -> field index
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty() || line[0] == '#') continue;
-    const auto f = split_csv(line);
-    const std::string where = path + ":" + std::to_string(number) + ": ";
-    if (column.empty()) {
-      // A repeated name would leave one of its columns unread and the field count short.
-      for (size_t i = 0; i < f.size(); ++i)
-        if (!column.emplace(f[i], i).second)
-          throw std::runtime_error(where + "the header names the column '" + f[i] + "' twice");
-      for (const char* name : {"paper", "method", "backend", "task", "accuracy", "source"})
-        if (!column.count(name))
-          throw std::runtime_error(where + "the header lacks the column '" + name +
-                                   "' (needs paper,method,backend,task,accuracy,source)");
-      continue;
-    }
-    if (f.size() != column.size())
-      throw std::runtime_error(where + "expected " + std::to_string(column.size()) +
-                               " fields as in the header, found " + std::to_string(f.size()));
-    const auto text = [&](const char* name) { return f[column.at(name)]; };
-    const auto number_in = [&](const char* name) -> std::optional<double> {
-      const auto it = column.find(name);
-      if (it == column.end() || f[it->second].empty()) return std::nullopt;
-      try {
-        size_t used = 0;
-        const double value = std::stod(f[it->second], &used);
-        if (used == f[it->second].size()) return value;
-      } catch (const std::exception&) {
-      }
-      throw std::runtime_error(where + name + " '" + f[it->second] + "' is not a number");
-    };
+  for (const auto& row :
+       read_csv_records(path, {"paper", "method", "backend", "task", "accuracy", "source"})) {
     PublishedResult r;
-    r.paper = text("paper");
-    r.method = text("method");
-    r.backend = text("backend");
-    r.task = text("task");
-    const auto accuracy = number_in("accuracy");
-    if (!accuracy) throw std::runtime_error(where + "accuracy is empty");
+    r.paper = row.text("paper");
+    r.method = row.text("method");
+    r.backend = row.text("backend");
+    r.task = row.text("task");
+    const auto accuracy = row.number("accuracy");
+    if (!accuracy) throw std::runtime_error(row.where + "accuracy is empty");
     r.accuracy = *accuracy;
-    r.accuracy_std = number_in("accuracy_std");
-    r.train_hours = number_in("train_hours");
-    r.peak_memory_gb = number_in("peak_memory_gb");
-    r.source = text("source");
+    r.accuracy_std = row.number("accuracy_std");
+    r.train_hours = row.number("train_hours");
+    r.peak_memory_gb = row.number("peak_memory_gb");
+    r.source = row.text("source");
     results.push_back(r);
   }
   return results;
@@ -170,8 +118,53 @@ std::string published_ratio(const PaperSetups& theirs, const PaperSetups::const_
 
 }  // namespace
 
+namespace {
+
+// One cell of the comparison: what the Markdown and the CSV print.
+struct ComparedCell {
+  bool published = false, ours = false;
+  std::string ours_text;  // accuracy %, "missing" or "—"
+  const PublishedResult* theirs = nullptr;
+  std::optional<double> delta;
+  std::vector<std::string> differences;  // from the paper's protocol
+};
+
+ComparedCell compare_cell(const ResultTable& table, const std::string& row,
+                          const std::string& column,
+                          const std::map<std::string, PublishedResult>& setup,
+                          const std::vector<PaperProtocol>& protocols, const std::string& paper) {
+  ComparedCell c;
+  const ResultCell* cell = table.cell(row, column);
+  c.ours = cell && cell->accuracy.n > 0;
+  // "missing": runs of this task did not complete; "—": this row has no runs of the task.
+  c.ours_text = c.ours ? fixed(100.0 * cell->accuracy.mean, 2)
+                       : (cell && cell->expected > 0 ? "missing" : "—");
+  const auto it = setup.find(task_of(column));
+  if (it == setup.end()) return c;
+  c.published = true;
+  c.theirs = &it->second;
+  if (c.ours) {
+    c.delta = 100.0 * cell->accuracy.mean - it->second.accuracy;
+    c.differences = protocol_differences(*cell, find_protocol(protocols, paper, task_of(column)));
+  }
+  return c;
+}
+
+std::string signed_fixed(double value) {
+  return std::string(value >= 0 ? "+" : "") + fixed(value, 2);
+}
+
+std::string csv_quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+}  // namespace
+
 std::string paper_comparison_markdown(const ResultTable& table,
                                       const std::vector<PublishedResult>& published,
+                                      const std::vector<PaperProtocol>& protocols,
                                       const std::string& paper) {
   const PaperSetups theirs = paper_setups(published, paper);
   std::string out = "| attention |";
@@ -182,33 +175,60 @@ std::string paper_comparison_markdown(const ResultTable& table,
   }
   out += "\n" + rule + "\n";
   std::set<std::string> sources;
+  std::map<std::string, std::set<std::string>> differences;  // column -> phrases
   for (const auto& row : table.rows) {
     const auto setup = matching_setup(table, row, theirs);
     if (setup == theirs.end()) continue;
     out += "| " + row + " (" + setup->second.begin()->second.method + ") |";
     for (const auto& column : table.columns) {
-      const auto it = setup->second.find(task_of(column));
-      const ResultCell* cell = table.cell(row, column);
-      const bool have_ours = cell && cell->accuracy.n > 0;
-      // "missing": runs of this task did not complete; "—": this row has no runs of the task.
-      std::string text = have_ours ? fixed(100.0 * cell->accuracy.mean, 2)
-                                   : (cell && cell->expected > 0 ? "missing" : "—");
-      if (it == setup->second.end()) {
-        text += " / —";
-      } else {
-        text += " / " + fixed(it->second.accuracy, 2);
-        if (it->second.accuracy_std) text += " ± " + fixed(*it->second.accuracy_std, 2);
-        if (have_ours) {
-          const double delta = 100.0 * cell->accuracy.mean - it->second.accuracy;
-          text += " (" + std::string(delta >= 0 ? "+" : "") + fixed(delta, 2) + ")";
+      const ComparedCell c = compare_cell(table, row, column, setup->second, protocols, paper);
+      std::string text = c.ours_text + " / —";
+      if (c.published) {
+        text = c.ours_text + " / " + fixed(c.theirs->accuracy, 2);
+        if (c.theirs->accuracy_std) text += " ± " + fixed(*c.theirs->accuracy_std, 2);
+        if (c.delta) text += " (" + signed_fixed(*c.delta) + ")";
+        if (!c.differences.empty()) {
+          text += " †";
+          differences[column].insert(c.differences.begin(), c.differences.end());
         }
-        sources.insert(it->second.source);
+        sources.insert(c.theirs->source);
       }
       out += " " + text + " |";
     }
     out += "\n";
   }
+  if (!differences.empty()) {
+    out += "\n† Not the paper's protocol, so not a reproduction of its number:\n";
+    for (const auto& [column, phrases] : differences)
+      out += "- " + column + ": " +
+             join(std::vector<std::string>(phrases.begin(), phrases.end()), "; ") + ".\n";
+  }
   for (const auto& s : sources) out += "\nSource: " + s + "\n";
+  return out;
+}
+
+std::string paper_comparison_csv(const ResultTable& table,
+                                 const std::vector<PublishedResult>& published,
+                                 const std::vector<PaperProtocol>& protocols,
+                                 const std::string& paper) {
+  const PaperSetups theirs = paper_setups(published, paper);
+  std::string out =
+      "paper,attention,method,task,ours_accuracy,paper_accuracy,paper_accuracy_std,delta,"
+      "protocol_differences,source\n";
+  for (const auto& row : table.rows) {
+    const auto setup = matching_setup(table, row, theirs);
+    if (setup == theirs.end()) continue;
+    for (const auto& column : table.columns) {
+      const ComparedCell c = compare_cell(table, row, column, setup->second, protocols, paper);
+      if (!c.published) continue;
+      out += paper + "," + csv_quoted(row) + "," + csv_quoted(c.theirs->method) + "," +
+             csv_quoted(column) + "," + (c.ours ? c.ours_text : "") + "," +
+             fixed(c.theirs->accuracy, 2) + "," +
+             (c.theirs->accuracy_std ? fixed(*c.theirs->accuracy_std, 2) : "") + "," +
+             (c.delta ? signed_fixed(*c.delta) : "") + "," + csv_quoted(join(c.differences, "; ")) +
+             "," + csv_quoted(c.theirs->source) + "\n";
+    }
+  }
   return out;
 }
 

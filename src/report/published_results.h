@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "report/paper_protocols.h"
 #include "report/results_table.h"
 
 namespace lra {
@@ -37,11 +38,21 @@ int backend_match(const std::string& backend_spec,
                   const std::map<std::string, std::string>& attention);
 
 // Ours next to the paper's for each setup the paper reports: "ours / paper (Δ)" per task. A row
-// is set beside the published setup that matches it with the most settings.
+// is set beside the published setup that matches it with the most settings. A cell whose runs
+// differ from the paper's protocol (data source, padded length, steps, batch) is marked †, and
+// the differences are listed under the table.
 // Throws std::runtime_error when the file has no rows for `paper` (listing the papers it has).
 std::string paper_comparison_markdown(const ResultTable& table,
                                       const std::vector<PublishedResult>& published,
+                                      const std::vector<PaperProtocol>& protocols,
                                       const std::string& paper);
+
+// The same comparison as CSV, one line per (row, task) the paper reports: our accuracy, the
+// paper's, the difference, how the protocols differ ("; "-separated), the source.
+std::string paper_comparison_csv(const ResultTable& table,
+                                 const std::vector<PublishedResult>& published,
+                                 const std::vector<PaperProtocol>& protocols,
+                                 const std::string& paper);
 
 // Training time and peak memory of each setup relative to softmax on the same task, ours (our
 // softmax row's throughput and memory) beside the paper's (its softmax row's hours and GB):

@@ -9,6 +9,7 @@
 #include "attention_spec/backend_spec.h"
 #include "config/schema.h"
 #include "config/tasks.h"
+#include "report/paper_protocols.h"
 #include "util/format.h"
 
 namespace lra {
@@ -84,6 +85,8 @@ std::string row_label(const RunSummary& run, const std::vector<std::string>& row
   for (size_t i = 1; i < row_keys.size(); ++i)
     if (shown_for(run, row_keys[i], varying))
       label += " " + leaf(row_keys[i]) + "=" + run.get(row_keys[i]);
+  // A backend that computed its exact form at this length is not a row of its approximation.
+  if (!run.exact_computes.empty()) label += " (exact " + run.exact_computes + ")";
   return label;
 }
 
@@ -200,6 +203,8 @@ ResultTable aggregate_runs(const std::vector<RunSummary>& runs) {
       for (const RunSummary* run : members) {
         ++cell.expected;
         if (!run->completed()) continue;
+        for (const auto& key : protocol_keys())
+          if (!run->get(key).empty()) cell.settings[key].insert(run->get(key));
         accuracy.push_back(*run->test_accuracy);
         if (run->samples_per_s) speed.push_back(*run->samples_per_s);
         if (run->peak_memory_mib) memory.push_back(*run->peak_memory_mib);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct ResultCell {
   Stats peak_memory_mib;
   std::string memory_kind;
   std::optional<int64_t> parameters;
+  // The values its runs had for each key of protocol_keys() (paper_protocols.h), for the
+  // comparison with a paper's protocol.
+  std::map<std::string, std::set<std::string>> settings;
 };
 
 struct ResultTable {

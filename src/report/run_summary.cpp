@@ -145,6 +145,8 @@ RunSummary read_run_summary(const std::string& report_path) {
     s.memory_kind = report["peak_memory"].value("kind", "");
   if (report.contains("parameters") && report["parameters"].is_number_integer())
     s.parameters = report["parameters"].get<int64_t>();
+  if (report.contains("attention_exact") && report["attention_exact"].is_object())
+    s.exact_computes = report["attention_exact"].value("computes", "");
   if (report.contains("wall_time_s") && report["wall_time_s"].is_number())
     s.wall_time_s = report["wall_time_s"].get<double>();
   if (report.contains("environment") && report["environment"].is_object())

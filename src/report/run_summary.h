@@ -24,6 +24,9 @@ struct RunSummary {
   std::optional<int64_t> parameters;
   std::optional<double> wall_time_s;
   std::string device;
+  // The exact attention the run computed instead of its approximation ("" when it approximated):
+  // report.json's attention_exact.computes.
+  std::string exact_computes;
 
   bool completed() const { return status == "completed" && test_accuracy.has_value(); }
   std::string get(const std::string& key) const;  // "" when absent

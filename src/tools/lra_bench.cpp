@@ -17,6 +17,7 @@
 #include "bench/pathfinder_bench.h"
 #include "bench/step_profile_bench.h"
 #include "util/allocator.h"
+#include "util/openmp_policy.h"
 
 namespace {
 
@@ -258,6 +259,7 @@ void register_pathfinder(CLI::App& app, lra::bench::PathfinderBenchOptions& o, i
 }  // namespace
 
 int main(int argc, char** argv) {
+  lra::wait_passively_unless_set(argv);
   CLI::App app{"lra_bench: measurements of the attention backends"};
   app.require_subcommand(1);
   lra::bench::KernelErrorOptions kernel_error;

@@ -25,9 +25,15 @@ std::string default_published_path() {
                : (self.parent_path().parent_path() / "experiments/published_results.csv").string();
 }
 
+// The papers' protocols sit beside their published numbers.
+std::string protocols_path(const std::string& published_path) {
+  return (fs::path(published_path).parent_path() / "paper_protocols.csv").string();
+}
+
 std::string report_markdown(const std::vector<lra::RunSummary>& runs, const lra::ResultTable& table,
                             const std::string& title, const std::vector<std::string>& papers,
-                            const std::string& published_path) {
+                            const std::vector<lra::PublishedResult>& published,
+                            const std::vector<lra::PaperProtocol>& protocols) {
   int completed = 0;
   for (const auto& r : runs) completed += r.completed() ? 1 : 0;
   std::string out = "# " + title + "\n\n" + std::to_string(completed) + " of " +
@@ -37,11 +43,9 @@ std::string report_markdown(const std::vector<lra::RunSummary>& runs, const lra:
                     lra::efficiency_markdown(table);
   const std::string sweep = lra::feature_sweep_markdown(table);
   if (!sweep.empty()) out += "\n## Accuracy against the number of random features\n" + sweep;
-  const auto published = papers.empty() ? std::vector<lra::PublishedResult>{}
-                                        : lra::read_published_results(published_path);
   for (const auto& paper : papers)
     out += "\n## Published numbers beside ours: " + paper + "\n\n" +
-           lra::paper_comparison_markdown(table, published, paper) +
+           lra::paper_comparison_markdown(table, published, protocols, paper) +
            "\n### Training time and peak memory relative to softmax: " + paper + "\n\n" +
            lra::paper_cost_markdown(table, published, paper);
   const std::string missing = lra::missing_runs_markdown(runs);
@@ -58,12 +62,15 @@ int main(int argc, char** argv) {
   std::string md_path, csv_dir, published_path, title = "LRA results";
   app.add_option("folders", roots, "Run or sweep folders (searched recursively)")->required();
   app.add_option("--md", md_path, "Also write the Markdown report here");
-  app.add_option("--csv-dir", csv_dir, "Write summary.csv and runs.csv here (for plots)");
+  app.add_option(
+      "--csv-dir", csv_dir,
+      "Write summary.csv and runs.csv here (for plots), and paper_<name>.csv per --paper");
   app.add_option(
       "--paper", papers,
       "Put a paper's published numbers beside ours: lra, skyformer, spectraformer (repeatable)");
   app.add_option("--published", published_path,
-                 "Published-results CSV (default experiments/published_results.csv)");
+                 "Published-results CSV (default experiments/published_results.csv); the papers' "
+                 "protocols are read from paper_protocols.csv beside it");
   app.add_option("--title", title, "Title of the Markdown report");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -74,13 +81,22 @@ int main(int argc, char** argv) {
       throw std::runtime_error("no report.json or sweep.json found under the given folders");
     const auto table = lra::aggregate_runs(runs);
     if (published_path.empty()) published_path = default_published_path();
-    const std::string markdown = report_markdown(runs, table, title, papers, published_path);
+    std::vector<lra::PublishedResult> published;
+    std::vector<lra::PaperProtocol> protocols;
+    if (!papers.empty()) {
+      published = lra::read_published_results(published_path);
+      protocols = lra::read_paper_protocols(protocols_path(published_path));
+    }
+    const std::string markdown = report_markdown(runs, table, title, papers, published, protocols);
     std::cout << markdown;
     if (!md_path.empty()) lra::write_file_atomic(md_path, markdown);
     if (!csv_dir.empty()) {
       fs::create_directories(csv_dir);
       lra::write_file_atomic(csv_dir + "/summary.csv", lra::summary_csv(table));
       lra::write_file_atomic(csv_dir + "/runs.csv", lra::runs_csv(runs));
+      for (const auto& paper : papers)
+        lra::write_file_atomic(csv_dir + "/paper_" + paper + ".csv",
+                               lra::paper_comparison_csv(table, published, protocols, paper));
     }
     return 0;
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 #include "sweep/sweep_runner.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
+#include "util/openmp_policy.h"
 
 namespace fs = std::filesystem;
 
@@ -177,6 +178,7 @@ int sweep(const CLI::App& app, SweepRequest& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lra::default_passive_wait_for_children();
   CLI::App app{"lra_sweep: run a grid of lra_train configs (or write it as a SLURM job array)"};
   SweepRequest request;
   add_options(app, request);

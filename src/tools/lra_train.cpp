@@ -13,6 +13,7 @@
 #include "train/stop_signal.h"
 #include "util/allocator.h"
 #include "util/log.h"
+#include "util/openmp_policy.h"
 
 namespace {
 
@@ -60,6 +61,7 @@ std::unique_ptr<lra::FolderLock> claim_run_folder(const Args& a, const lra::Conf
 }  // namespace
 
 int main(int argc, char** argv) {
+  lra::wait_passively_unless_set(argv);
   CLI::App app{"lra_train: train a Transformer with a selectable attention backend on an LRA task"};
   Args args;
   std::string log_level = "info";
@@ -82,10 +84,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--print-config", print_config, "Print the resolved config as YAML and exit");
   app.add_flag("--config-reference", reference, "Print every config key as Markdown and exit");
-  bool backends = false;
+  bool backends = false, backends_summary = false;
   app.add_flag("--backends", backends,
                "Print the registered attention backends (what each computes and reads) as a "
                "Markdown table and exit");
+  app.add_flag(
+      "--backends-summary", backends_summary,
+      "Print the README's shorter backend table (type, what, cost, approximates) and exit");
   CLI11_PARSE(app, argc, argv);
   args.resume = resume->count() > 0;
 
@@ -93,8 +98,9 @@ int main(int argc, char** argv) {
     std::cout << lra::config_reference_markdown();
     return 0;
   }
-  if (backends) {
-    std::cout << lra::attention_backend_table_markdown();
+  if (backends || backends_summary) {
+    std::cout << (backends ? lra::attention_backend_table_markdown()
+                           : lra::attention_backend_summary_markdown());
     return 0;
   }
   lra::log::setup(quiet && log_level == "info" ? "warn" : log_level);

@@ -1,6 +1,7 @@
 #include "train/device.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -8,6 +9,7 @@
 #include <torch/utils.h>
 
 #include "util/log.h"
+#include "util/openmp_policy.h"
 
 namespace lra {
 
@@ -33,6 +35,17 @@ int apply_thread_count(int64_t wanted) {
               "threads make every step slower; threads: auto uses " + std::to_string(cores));
   torch::set_num_threads(static_cast<int>(n));
   return static_cast<int>(n);
+}
+
+void warn_if_machine_busy() {
+  double load = 0.0;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (getloadavg(&load, 1) != 1 || load <= cores) return;
+  const std::string policy = openmp_wait_policy();
+  log::warn(
+      log::format("load average %.2f exceeds this machine's %u cores: another process is "
+                  "computing, so steps will be slower and timings noisy (OMP_WAIT_POLICY=%s)",
+                  load, cores, policy.empty() ? "unset" : policy.c_str()));
 }
 
 }  // namespace lra

@@ -16,4 +16,8 @@ c10::Device pick_device(const std::string& name);
 // Sets LibTorch's intra-op threads to `wanted`, or to one per core for 0; returns the count.
 int apply_thread_count(int64_t wanted);
 
+// A one-line warning when the 1-minute load average already exceeds the cores: another process
+// is computing, so steps will be slower and timings noisy.
+void warn_if_machine_busy();
+
 }  // namespace lra

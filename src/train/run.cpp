@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "attention_spec/backend_spec.h"
 #include "train/device.h"
 #include "train/memory_estimate.h"
 #include "train/progress.h"
@@ -76,10 +77,18 @@ RunOutcome run_training(const Config& config, const RunOptions& options) {
   try {
     std::filesystem::create_directories(out.run_dir);
     info.threads = apply_thread_count(config.threads);
+    warn_if_machine_busy();
     info.device = pick_device(config.device);
     if (started) write_config();
     log::info(log::format("run %s on %s (%ld threads), attention %s", out.run_dir.c_str(),
                           info.device.str().c_str(), info.threads, config.attention.type.c_str()));
+    if (const std::string exact = attention_exact_reason(config); !exact.empty())
+      log::warn(log::format(
+          "attention: %s computes exact %s attention in this run (%s), which "
+          "costs less here than its approximation; its report and lra_report's "
+          "row say so",
+          config.attention.type.c_str(),
+          attention_backend(config.attention.type).approximates.c_str(), exact.c_str()));
     check_memory_before_data(config);
     data = std::make_unique<TaskData>(load_task_data(config));
     check_memory_before_model(config, *data, info.device);

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include "attention_spec/backend_spec.h"
 #include "train/system_info.h"
 #include "util/build_info.h"
+#include "util/openmp_policy.h"
 
 namespace lra {
 namespace {
@@ -60,15 +62,16 @@ json result_json(const TrainResult& r) {
 json environment_json(const c10::Device& device, int64_t threads) {
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
-  return {{"lra_train_version", build_info::kVersion},
-          {"git_commit", build_info::kGitCommit},
-          {"libtorch_version", libtorch_version()},
-          {"device", device.str()},
-          {"device_name", device_name(device)},
-          {"threads", threads},
-          {"compiler", build_info::kCompiler},
-          {"build_type", build_info::kBuildType},
-          {"hostname", host}};
+  return {{"lra_train_version", build_info::kVersion}, {"git_commit", build_info::kGitCommit},
+          {"libtorch_version", libtorch_version()},    {"device", device.str()},
+          {"device_name", device_name(device)},        {"threads", threads},
+          {"omp_wait_policy", openmp_wait_policy()},   {"compiler", build_info::kCompiler},
+          {"build_type", build_info::kBuildType},      {"hostname", host}};
+}
+
+std::string attention_exact_reason(const Config& config) {
+  return attention_backend(config.attention.type)
+      .exact_reason(config.attention, config.attention_length());
 }
 
 json make_report(const Config& config, const RunInfo& info, const TaskData* data,
@@ -79,6 +82,10 @@ json make_report(const Config& config, const RunInfo& info, const TaskData* data
                  {"status", info.status}};
   if (!info.error.empty()) report["error"] = info.error;
   report["config"] = json::parse(to_json_text(config));
+  const std::string exact = attention_exact_reason(config);
+  if (!exact.empty())
+    report["attention_exact"] = {
+        {"computes", attention_backend(config.attention.type).approximates}, {"because", exact}};
   report["environment"] = environment_json(info.device, info.threads);
   if (data) report["data"] = data_json(*data);
   if (result) {

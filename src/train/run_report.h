@@ -22,6 +22,11 @@ struct RunInfo {
 constexpr const char* kReportFormat = "lra_train.report";
 constexpr int kReportVersion = 1;
 
+// Why config's attention computes the exact attention it approximates at the task's length
+// (exact_forms.h), "" when it approximates: logged at the start, in report.json as
+// attention_exact.
+std::string attention_exact_reason(const Config& config);
+
 // `data` and `result` may be null for runs that failed before producing them.
 nlohmann::ordered_json make_report(const Config& config, const RunInfo& info, const TaskData* data,
                                    const TrainResult* result);

@@ -18,13 +18,15 @@
 namespace lra::test {
 
 // Backend `type` with m = features and the kernel where it reads them (defaults elsewhere); m
-// also sizes the other approximations (Nystromformer's landmarks, Linformer's k).
+// also sizes the other approximations (Nystromformer's landmarks, Linformer's k, BigBird's
+// block size).
 inline AttentionConfig attention_config(const std::string& type, int64_t features = 64,
                                         const std::string& kernel = "exp") {
   AttentionConfig c;
   c.features = features;
   c.num_landmarks = features;
   c.linformer_k = features;
+  c.block_size = features;  // bigbird: its sparse path runs above 11 m tokens (r = 3)
   c.kernel = kernel;
   return with_backend(c, type);
 }

@@ -38,6 +38,7 @@ Result forward_backward(AttentionBackend& backend, const test::Inputs& in,
        v = in.v.clone().requires_grad_(true);
   auto out = backend.forward(q, k, v, in.mask);
   (out * weight).sum().backward();
+  // Shared query-key backends (shared_qk, reformer) do not read k: dk stays undefined.
   return {out.detach() * (weight != 0), q.grad(), k.grad(), v.grad()};
 }
 
@@ -68,7 +69,9 @@ TEST(AttentionThreads, ResultsDoNotDependOnTheThreadCount) {
                            " H=" + std::to_string(s.heads) + " threads=" + std::to_string(n);
         EXPECT_LT(test::relative_error(many.out, one.out), 1e-12) << where;
         EXPECT_LT(test::relative_error(many.dq, one.dq), 1e-12) << where;
-        EXPECT_LT(test::relative_error(many.dk, one.dk), 1e-12) << where;
+        if (one.dk.defined()) {
+          EXPECT_LT(test::relative_error(many.dk, one.dk), 1e-12) << where;
+        }
         EXPECT_LT(test::relative_error(many.dv, one.dv), 1e-12) << where;
       }
     }

@@ -32,7 +32,11 @@ const std::map<std::string, std::string> kNonDefault = {
     {"eps", "0.001"},           {"num_landmarks", "32"},
     {"pinv_iterations", "10"},  {"conv_kernel", "35"},
     {"linformer_k", "64"},      {"accumulation", "2"},
-    {"sampling_factor", "2.5"}, {"convention", "skyformer_code"}};
+    {"sampling_factor", "2.5"}, {"convention", "skyformer_code"},
+    {"block_size", "32"},       {"random_blocks", "2"},
+    {"global_blocks", "2"},     {"hashes", "4"},
+    {"bucket_size", "32"},      {"chunks_before", "2"},
+    {"chunks_after", "1"},      {"num_buckets", "16"}};
 
 TEST(BackendKeys, EveryAttentionKeyHasATestValue) {
   lra::Config defaults;
@@ -53,8 +57,14 @@ TEST(BackendKeys, UnreadKeysAreErrorsAndReadKeysAreAccepted) {
       const std::string e =
           error_of({"data.max_length=2048", "attention.type=" + spec.name, path + "=" + value});
       if (spec.reads_key(key)) {
-        // Accepted, unless the value is a kernel this backend does not compute.
-        if (key != "kernel" || spec.accepts_kernel(value)) {
+        // Accepted, unless the value is a kernel this backend does not compute, or a rule of the
+        // backend on that very key refuses it alone (informer reads sampling_factor only when
+        // features is 0, so beside the default features it would be silently ignored).
+        bool own_rule = false;
+        for (const lra::BackendRule* rule : spec.rules) own_rule |= rule->key == key;
+        if (own_rule && !e.empty()) {
+          EXPECT_EQ(e.rfind(path + ": ", 0), 0u) << spec.name << " " << path << ": " << e;
+        } else if (key != "kernel" || spec.accepts_kernel(value)) {
           EXPECT_EQ(e, "") << spec.name;
         }
         continue;
@@ -122,6 +132,16 @@ TEST(BackendKeys, DocsTableIsTheRegistry) {
       << "docs/attention.md's backend table is stale: replace it with the output of "
          "`build/lra_train --backends`:\n"
       << lra::attention_backend_table_markdown();
+}
+
+TEST(BackendKeys, ReadmeTableIsTheRegistry) {
+  std::ifstream in(std::string(LRA_SOURCE_DIR) + "/README.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find(lra::attention_backend_summary_markdown()), std::string::npos)
+      << "README.md's backend table is stale: replace it with the output of "
+         "`build/lra_train --backends-summary`:\n"
+      << lra::attention_backend_summary_markdown();
 }
 
 }  // namespace

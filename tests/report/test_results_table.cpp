@@ -207,9 +207,14 @@ TEST(PublishedResults, ComparisonWithDifferences) {
   EXPECT_EQ(published[0].source, "Paper, Table 1");
   write_report(dir / "runs/a", {"listops", "softmax", 128, 0, "completed", 0.40, 10});
   const auto table = lra::aggregate_runs(lra::collect_runs({dir / "runs"}, nullptr));
-  const auto md = lra::paper_comparison_markdown(table, published, "p");
-  EXPECT_NE(md.find("| softmax (Transformer) | 40.00 / 36.37 (+3.63) |"), std::string::npos) << md;
-  expect_error([&] { lra::paper_comparison_markdown(table, published, "schoenbat"); },
+  const auto md = lra::paper_comparison_markdown(table, published, {}, "p");
+  EXPECT_NE(md.find("| softmax (Transformer) | 40.00 / 36.37 (+3.63) † |"), std::string::npos)
+      << md;
+  EXPECT_NE(
+      md.find("- listops [synthetic, L=64]: the paper's protocol for this task is not on file."),
+      std::string::npos)
+      << md;
+  expect_error([&] { lra::paper_comparison_markdown(table, published, {}, "schoenbat"); },
                {"--paper schoenbat", "papers on file: p"});
   write_text(dir / "bad.csv",
              "paper,method,backend,task,accuracy,source\np,T,softmax,listops,high,s\n");
@@ -248,7 +253,7 @@ TEST(PublishedResults, TimeAndMemoryRelativeToSoftmax) {
       no_softmax.find("| favor (Performer) | 0.25× / not published | 0.50× / not published |"),
       std::string::npos)
       << no_softmax;
-  EXPECT_NE(lra::paper_comparison_markdown(table, published, "p").find("36.00 ± 0.50"),
+  EXPECT_NE(lra::paper_comparison_markdown(table, published, {}, "p").find("36.00 ± 0.50"),
             std::string::npos);
   write_text(
       dir / "bad.csv",
@@ -274,6 +279,58 @@ TEST(PublishedResults, SetupsMatchByTypeAndSettings) {
   EXPECT_EQ(lra::backend_match("favor component=oprf weight_sampler=sorf", plain), -1);
   EXPECT_EQ(lra::backend_match("favor component=positive weight_sampler=orthogonal", plain), 2);
   EXPECT_EQ(lra::backend_match("softmax", oprf), -1);
+}
+
+// A cell is marked when its runs differ from the paper's protocol, with each difference listed
+// under the table and carried into the CSV; a cell that matches is not marked.
+TEST(PublishedResults, CellsOffThePapersProtocolAreMarkedWithTheDifferences) {
+  TempDir dir;
+  write_text(dir / "pub.csv",
+             "paper,method,backend,task,accuracy,source\n"
+             "p,Transformer,softmax,listops,36.37,T1\np,Transformer,softmax,text,60.00,T1\n");
+  write_text(dir / "protocols.csv",
+             "paper,task,data_source,padded_length,steps,batch_size,source\n"
+             "p,listops,files,2048,50000,32,S\np,text,synthetic,64,100,32,S\n");
+  const auto published = lra::read_published_results(dir / "pub.csv");
+  const auto protocols = lra::read_paper_protocols(dir / "protocols.csv");
+  ASSERT_EQ(protocols.size(), 2u);
+  write_report(dir / "runs/a", {"listops", "softmax", 128, 0, "completed", 0.40, 10});
+  write_report(dir / "runs/b", {"text", "softmax", 128, 0, "completed", 0.70, 10});
+  const auto table = lra::aggregate_runs(lra::collect_runs({dir / "runs"}, nullptr));
+  const auto md = lra::paper_comparison_markdown(table, published, protocols, "p");
+  EXPECT_NE(md.find("| softmax (Transformer) | 40.00 / 36.37 (+3.63) † | 70.00 / 60.00 (+10.00) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("- listops [synthetic, L=64]: data synthetic (paper: files); padded length 64 "
+                    "(paper: 2048); steps 100 (paper: 50000)."),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("- text"), std::string::npos) << md;
+  const auto csv = lra::paper_comparison_csv(table, published, protocols, "p");
+  EXPECT_NE(csv.find("p,\"softmax\",\"Transformer\",\"listops [synthetic, L=64]\",40.00,36.37,,"
+                     "+3.63,\"data synthetic (paper: files); padded length 64 (paper: 2048); steps "
+                     "100 (paper: 50000)\",\"T1\""),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("70.00,60.00,,+10.00,\"\",\"T1\""), std::string::npos) << csv;
+  write_text(
+      dir / "bad.csv",
+      "paper,task,data_source,padded_length,steps,batch_size,source\np,listops,files,long,1,1,s\n");
+  expect_error([&] { lra::read_paper_protocols(dir / "bad.csv"); },
+               {"bad.csv:2", "padded_length 'long' is not a number"});
+  write_text(dir / "twice.csv",
+             "paper,task,data_source,padded_length,steps,batch_size,source\n"
+             "p,listops,files,1,1,1,s\np,listops,files,2,1,1,s\n");
+  expect_error([&] { lra::read_paper_protocols(dir / "twice.csv"); },
+               {"twice.csv:3", "a second protocol for p on listops"});
+}
+
+TEST(PublishedResults, ShippedProtocolsCoverEveryPublishedTask) {
+  const std::string dir = std::string(LRA_SOURCE_DIR) + "/experiments/";
+  const auto protocols = lra::read_paper_protocols(dir + "paper_protocols.csv");
+  for (const auto& r : lra::read_published_results(dir + "published_results.csv"))
+    EXPECT_NE(lra::find_protocol(protocols, r.paper, r.task), nullptr)
+        << r.paper << " " << r.task << ": no protocol in paper_protocols.csv";
 }
 
 TEST(PublishedResults, ShippedFileParses) {

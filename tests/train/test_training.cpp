@@ -155,6 +155,9 @@ class BackendTraining : public ::testing::TestWithParam<std::string> {};
 TEST_P(BackendTraining, AboveMajorityBaseline) {
   auto config = easy_config("backend_" + GetParam(), 300);
   config.attention.features = 32;
+  // bigbird's default block and reformer's default bucket (64) exceed the 12 tokens (refused).
+  config.attention.block_size = 4;
+  config.attention.bucket_size = 4;
   config.attention = lra::with_backend(config.attention, GetParam());
   auto outcome = lra::run_training(config, {false});
   ASSERT_TRUE(outcome.ok) << outcome.error;

@@ -1,7 +1,9 @@
 // linformer (Wang et al. 2020, "Linformer: Self-Attention with Linear Complexity"): a learned
 // projection E (k x max_length per head) shortens the keys and values along the sequence,
 //   out = softmax(q (E k)^T / sqrt(d)) (E v),
-// O(L k d) per head. It approximates exact softmax attention (its reference).
+// O(L k d) per head. It approximates exact softmax attention (its reference), and computes that
+// instead where k >= L (exact_forms.h; the peer code keeps projecting there, at a higher cost
+// than softmax).
 //
 // As in the Skyformer peer code: one E per head shared by keys and values, initialised
 // N(0, 0.02), keys and values masked before projecting (pads add nothing to E k, E v), no
@@ -40,6 +42,9 @@ class LinformerAttention : public AttentionBackend {
       throw std::invalid_argument("linformer: sequence length " + std::to_string(L) +
                                   " exceeds max_length " + std::to_string(max_length_) +
                                   ", the length its projections were built for");
+    // exact_forms::projection_covers_length: k >= L rows shorten nothing and cost more than the
+    // exact attention they stand in for.
+    if (k_ >= L) return softmax_attention_fused(q, k, v, key_mask, 0.0, false);
     auto e = projection_.narrow(-1, 0, L).to(q.scalar_type());  // (H, k, L)
     auto pads = padded_key_rows(key_mask);                      // (B, 1, L, 1)
     auto k_short = torch::matmul(e, k.masked_fill(pads, 0.0));  // (B, H, k, d)
@@ -64,6 +69,7 @@ AttentionPtr make(const AttentionConfig& config, const AttentionContext& context
 
 FlopCount flops(const AttentionShape& s, const AttentionBackend& instance) {
   const auto& self = dynamic_cast<const LinformerAttention&>(instance);
+  if (self.k() >= s.length) return quadratic_attention_flops(s);  // the exact branch
   const double bhlkd = static_cast<double>(s.batch * s.heads * s.length * s.head_dim) *
                        static_cast<double>(self.k());
   // E k, E v: E is a parameter, so the input gradients are one product each backwards; the

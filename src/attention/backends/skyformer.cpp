@@ -5,8 +5,9 @@
 //   C_q = kappa(q, landmarks), C_k = kappa(k, landmarks) (pads zeroed), W = kappa(landmarks,
 //   landmarks) + 0.1 I, D = diag(W 1),
 //   out = C_q D^-1/2 pinv(D^-1/2 W D^-1/2) D^-1/2 C_k^T v,
-// O(L c d + c^3) per head. With attention.accumulation a > 1 each landmark column is the sum of
-// a sampled columns, as in the peer code.
+// O(L c d + c^3) per head; with c >= L it computes the exact kernel instead (cheaper, and
+// what it approximates: exact_forms.h). With attention.accumulation a > 1 each landmark column is
+// the sum of a sampled columns, as in the peer code.
 //
 // Sampling: uniform with replacement over each sequence's real tokens, the first half of the
 // a c draws from the query side and the rest from the key side, the same positions for every
@@ -30,6 +31,7 @@
 
 #include "attention/nystrom.h"
 #include "attention/registry.h"
+#include "attention_spec/exact_forms.h"
 
 namespace lra::backends::skyformer {
 namespace {
@@ -43,17 +45,11 @@ class SkyformerAttention : public AttentionBackend {
       : accumulation_(config.accumulation),
         iterations_(config.pinv_iterations),
         skyformer_code_(config.convention == "skyformer_code") {
-    if (config.features > 0) {
-      columns_ = config.features;
-    } else {
-      if (context.max_length < 1)
-        throw std::invalid_argument(
-            "skyformer: attention.features 0 takes sampling_factor * ln(max_length) landmarks, "
-            "but the layer's max_length (AttentionContext::max_length) was not set");
-      columns_ = std::max<int64_t>(
-          1, static_cast<int64_t>(config.sampling_factor *
-                                  std::log(static_cast<double>(context.max_length))));
-    }
+    if (config.features == 0 && context.max_length < 1)
+      throw std::invalid_argument(
+          "skyformer: attention.features 0 takes sampling_factor * ln(max_length) landmarks, "
+          "but the layer's max_length (AttentionContext::max_length) was not set");
+    columns_ = skyformer_columns(config, context.max_length);
     draw_seed_ = register_buffer(
         "draw_seed", torch::full({1}, static_cast<int64_t>(context.seed), torch::kInt64));
     draw_index_ = register_buffer("draw_index", torch::zeros({1}, torch::kInt64));
@@ -71,6 +67,13 @@ class SkyformerAttention : public AttentionBackend {
     // The Skyformer code hard-codes 32^-1/4 (its head_dim): the same at d = 32.
     const double scale = std::pow(skyformer_code_ ? 32.0 : static_cast<double>(d), -0.25);
     auto qs = q * scale, ks = k * scale;  // (B, H, L, d)
+    if (c >= L) {
+      // exact_forms::columns_cover_length: the c x c pseudo-inverse would cost more than the
+      // exact kernel it approximates, so compute that (gaussian_kernelized at this scale).
+      auto weights = gaussian_kernel(qs, ks)  // (B, H, L, L)
+                         .masked_fill(padded_key_columns(key_mask), 0.0);
+      return torch::matmul(weights, v);  // (B, H, L, d)
+    }
 
     // Uniform ranks among each sequence's n real tokens, then their positions. Drawn (B, a c)
     // row-major, so a batch element's draw does not depend on the batch size or its padding.
@@ -126,6 +129,7 @@ AttentionPtr make(const AttentionConfig& config, const AttentionContext& context
 
 FlopCount flops(const AttentionShape& s, const AttentionBackend& instance) {
   const auto& self = dynamic_cast<const SkyformerAttention&>(instance);
+  if (self.columns() >= s.length) return quadratic_attention_flops(s);  // the exact branch
   const double bh = static_cast<double>(s.batch * s.heads), L = static_cast<double>(s.length),
                d = static_cast<double>(s.head_dim), c = static_cast<double>(self.columns()),
                sampled = c * static_cast<double>(self.accumulation());

@@ -26,10 +26,11 @@ using cpu::softmax_backward_row;
 
 // A block's scores, weights and their gradient (3 x 256 x 256 floats, 768 KiB) fit in a 1 MiB
 // L2. Of 64 x 512, 128 x 256, 128 x 128 and 256 x 256, the last was the fastest forward+backward
-// at L = 1024 and 4096, and with a 2 MiB L2 256 x 512 and 512 x 512 were no faster (BENCHMARKS.md,
-// "Softmax block sizes"). LRA_SOFTMAX_BLOCKS=<queries>x<keys>
-// overrides them for such sweeps (experiments/peers/softmax_blocks.sh); the result changes only by
-// float rounding, and the dropout mask not at all (it is keyed by row and column).
+// at L = 1024 and 4096, and with a 2 MiB L2 256 x 512 and 512 x 512 were no faster
+// (experiments/peers/results/HISTORY.md, "Softmax block sizes").
+// LRA_SOFTMAX_BLOCKS=<queries>x<keys> overrides them for such sweeps
+// (experiments/peers/softmax_blocks.sh); the result changes only by float rounding, and the dropout
+// mask not at all (it is keyed by row and column).
 struct BlockSizes {
   int64_t query = 256, key = 256;
 };
