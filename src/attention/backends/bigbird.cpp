@@ -22,6 +22,7 @@
 #include "attention/cpu/block_sparse_attention.h"
 #include "attention/exact_softmax.h"
 #include "attention/registry.h"
+#include "attention/step_draw.h"
 
 namespace lra::backends::bigbird {
 namespace {
@@ -51,8 +52,7 @@ class BigBirdAttention : public AttentionBackend {
         global_(config.global_blocks),
         random_(config.random_blocks),
         draws_(config.convention == "skyformer_code" ? Draws::kSkyformerCode : Draws::kUniform) {
-    seed_ = register_buffer("seed", seed_bytes(context.seed));                      // (8)
-    draw_index_ = register_buffer("draw_index", torch::zeros({1}, torch::kInt64));  // (1)
+    seed_ = register_buffer("seed", seed_bytes(context.seed));  // (8)
   }
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -64,7 +64,7 @@ class BigBirdAttention : public AttentionBackend {
   }
 
   void on_train_step(int64_t step) override {
-    if (draws_ == Draws::kUniform) draw_index_.fill_(step);
+    if (draws_ == Draws::kUniform) draw_.on_train_step(step);
   }
 
   // The random blocks this layer uses for sequences of `length` tokens (H, nb - 2 g, r).
@@ -75,7 +75,7 @@ class BigBirdAttention : public AttentionBackend {
 
   // Training: the step's draw; evaluation: one fixed draw, so that validation and test numbers
   // do not depend on the step they are taken at.
-  int64_t current_draw() const { return is_training() ? draw_index_.item<int64_t>() : 0; }
+  int64_t current_draw() const { return draw_.current(is_training(), /*eval_draw=*/0); }
 
   PatternShape shape(int64_t length) const {
     return {heads_, (length + block_size_ - 1) / block_size_, global_, random_};
@@ -98,7 +98,8 @@ class BigBirdAttention : public AttentionBackend {
 
   int64_t heads_, block_size_, global_, random_;
   Draws draws_;
-  torch::Tensor seed_, draw_index_;
+  torch::Tensor seed_;
+  StepDraw draw_{*this};
   std::optional<std::tuple<uint64_t, int64_t, int64_t>> cached_;
   BlockSparseLayout layout_;
 };

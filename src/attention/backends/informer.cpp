@@ -32,12 +32,12 @@
 #include "attention/cpu/vector_math.h"
 #include "attention/exact_softmax.h"
 #include "attention/registry.h"
+#include "attention/step_draw.h"
 #include "attention_spec/exact_forms.h"
 
 namespace lra::backends::informer {
 namespace {
 
-constexpr int64_t kEvalDraw = -1;  // the draw every evaluation uses (training draws are >= 0)
 constexpr uint64_t kStream = 0x1F0A11CEull;  // keeps this backend's draws apart from others'
 
 // Real keys per sequence, on the CPU. key_mask: (B, L).
@@ -155,16 +155,11 @@ class InformerAttention : public AttentionBackend {
  public:
   InformerAttention(const AttentionConfig& config, const AttentionContext& context)
       : factor_(sampling_factor(config, context.max_length)),
-        skyformer_code_(config.convention == "skyformer_code") {
-    draw_seed_ = register_buffer(
-        "draw_seed", torch::full({1}, static_cast<int64_t>(context.seed), torch::kInt64));
-    draw_index_ = register_buffer("draw_index", torch::zeros({1}, torch::kInt64));
-  }
+        skyformer_code_(config.convention == "skyformer_code"),
+        draw_(*this),
+        draw_seed_(register_draw_seed(*this, context.seed)) {}
 
-  void on_train_step(int64_t step) override {
-    torch::NoGradGuard no_grad;
-    draw_index_.fill_(step);
-  }
+  void on_train_step(int64_t step) override { draw_.on_train_step(step); }
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
@@ -174,10 +169,8 @@ class InformerAttention : public AttentionBackend {
     // Every real query selected: exact softmax attention, through the fused kernel.
     if (std::equal(u.begin(), u.end(), n.begin()))
       return softmax_attention_fused(q, k, v, mask, 0.0, false);
-    const int64_t draw = is_training() ? draw_index_.item<int64_t>() : kEvalDraw;
-    auto positions =
-        sample_key_positions(mask, factor_, static_cast<uint64_t>(draw_seed_.item<int64_t>()),
-                             draw);  // (B, L, U_max)
+    auto positions = sample_key_positions(mask, factor_, draw_seed(draw_seed_),
+                                          draw_.current(is_training()));  // (B, L, U_max)
     return prob_sparse_attention(q, k, v, mask, positions.to(q.device()), factor_);
   }
 
@@ -185,9 +178,9 @@ class InformerAttention : public AttentionBackend {
 
  private:
   double factor_;
-  bool skyformer_code_;       // convention skyformer_code: the key mask is ignored
-  torch::Tensor draw_seed_;   // (1) int64: the layer seed's bits, restored from checkpoints
-  torch::Tensor draw_index_;  // (1) int64: the training draw (the last optimizer step)
+  bool skyformer_code_;  // convention skyformer_code: the key mask is ignored
+  StepDraw draw_;
+  torch::Tensor draw_seed_;  // (1) int64: the layer seed's bits, restored from checkpoints
 };
 
 }  // namespace

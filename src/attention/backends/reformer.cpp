@@ -21,6 +21,7 @@
 #include "attention/lsh_attention.h"
 #include "attention/lsh_hashing.h"
 #include "attention/registry.h"
+#include "attention/step_draw.h"
 
 namespace lra::backends::reformer {
 namespace {
@@ -34,9 +35,8 @@ class ReformerAttention : public AttentionBackend {
         num_buckets_(config.num_buckets),
         max_length_(context.max_length),
         chunking_{config.bucket_size, config.chunks_before, config.chunks_after,
-                  config.convention == "paper"} {
-    draw_index_ = register_buffer("draw_index", torch::zeros({1}, torch::kInt64));
-  }
+                  config.convention == "paper"},
+        draw_(*this) {}
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor&, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
@@ -50,10 +50,7 @@ class ReformerAttention : public AttentionBackend {
     return lsh_attention(qp, vp, mask, buckets, chunking_).narrow(2, 0, L);
   }
 
-  void on_train_step(int64_t step) override {
-    torch::NoGradGuard no_grad;
-    draw_index_.fill_(step);
-  }
+  void on_train_step(int64_t step) override { draw_.on_train_step(step); }
 
   const LshChunking& chunking() const { return chunking_; }
   int64_t hashes() const { return hashes_; }
@@ -73,7 +70,7 @@ class ReformerAttention : public AttentionBackend {
 
   // (H, n, d, width) float64 CPU, redrawn when the draw index or the width changes.
   torch::Tensor rotations(int64_t head_dim, const std::vector<int64_t>& factors) {
-    const int64_t draw = is_training() ? draw_index_.item<int64_t>() : kEvalDraw;
+    const int64_t draw = draw_.current(is_training());
     const int64_t width = lsh_rotation_width(factors);
     const std::vector<int64_t> key = {draw, width, head_dim};
     if (key != cache_key_) {
@@ -83,14 +80,10 @@ class ReformerAttention : public AttentionBackend {
     return cache_;
   }
 
-  // Evaluation's one fixed draw of the layer seed (training draws are steps, >= 0), so
-  // validation and test numbers do not depend on when they are taken.
-  static constexpr int64_t kEvalDraw = -1;
-
   uint64_t seed_;
   int64_t heads_, hashes_, num_buckets_, max_length_;
   LshChunking chunking_;
-  torch::Tensor draw_index_;  // (1) int64 buffer: the training step whose rotations are used
+  StepDraw draw_;  // the training step whose rotations are used
   torch::Tensor cache_;
   std::vector<int64_t> cache_key_;
 };

@@ -31,12 +31,12 @@
 
 #include "attention/nystrom.h"
 #include "attention/registry.h"
+#include "attention/step_draw.h"
 #include "attention_spec/exact_forms.h"
 
 namespace lra::backends::skyformer {
 namespace {
 
-constexpr int64_t kEvalDraw = -1;  // the draw every evaluation uses (training draws are >= 0)
 constexpr double kRegularizer = 0.1;
 
 class SkyformerAttention : public AttentionBackend {
@@ -44,21 +44,17 @@ class SkyformerAttention : public AttentionBackend {
   SkyformerAttention(const AttentionConfig& config, const AttentionContext& context)
       : accumulation_(config.accumulation),
         iterations_(config.pinv_iterations),
-        skyformer_code_(config.convention == "skyformer_code") {
+        skyformer_code_(config.convention == "skyformer_code"),
+        draw_(*this),
+        draw_seed_(register_draw_seed(*this, context.seed)) {
     if (config.features == 0 && context.max_length < 1)
       throw std::invalid_argument(
           "skyformer: attention.features 0 takes sampling_factor * ln(max_length) landmarks, "
           "but the layer's max_length (AttentionContext::max_length) was not set");
     columns_ = skyformer_columns(config, context.max_length);
-    draw_seed_ = register_buffer(
-        "draw_seed", torch::full({1}, static_cast<int64_t>(context.seed), torch::kInt64));
-    draw_index_ = register_buffer("draw_index", torch::zeros({1}, torch::kInt64));
   }
 
-  void on_train_step(int64_t step) override {
-    torch::NoGradGuard no_grad;
-    draw_index_.fill_(step);
-  }
+  void on_train_step(int64_t step) override { draw_.on_train_step(step); }
 
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_mask) override {
@@ -77,8 +73,7 @@ class SkyformerAttention : public AttentionBackend {
 
     // Uniform ranks among each sequence's n real tokens, then their positions. Drawn (B, a c)
     // row-major, so a batch element's draw does not depend on the batch size or its padding.
-    const int64_t index = is_training() ? draw_index_.item<int64_t>() : kEvalDraw;
-    auto gen = landmark_generator(static_cast<uint64_t>(draw_seed_.item<int64_t>()), index);
+    auto gen = landmark_generator(draw_seed(draw_seed_), draw_.current(is_training()));
     auto u = torch::rand({B, sampled}, gen, torch::kFloat64).to(q.device());  // (B, a c)
     auto real = (key_mask > 0).to(torch::kInt64);                             // (B, L)
     auto n = real.sum(-1, /*keepdim=*/true);                                  // (B, 1)
@@ -116,9 +111,9 @@ class SkyformerAttention : public AttentionBackend {
 
  private:
   int64_t accumulation_, iterations_, columns_ = 1;
-  bool skyformer_code_;       // convention skyformer_code: the code's batch-wide pinv start
-  torch::Tensor draw_seed_;   // (1) int64: the layer seed's bits, restored from checkpoints
-  torch::Tensor draw_index_;  // (1) int64: the training draw (the last optimizer step)
+  bool skyformer_code_;  // convention skyformer_code: the code's batch-wide pinv start
+  StepDraw draw_;
+  torch::Tensor draw_seed_;  // (1) int64: the layer seed's bits, restored from checkpoints
 };
 
 }  // namespace
