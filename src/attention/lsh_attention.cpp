@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "attention/attention.h"
+#include "attention/cpu/block_sparse_kernel.h"
 #include "attention/cpu/lsh_bias.h"
 
 namespace lra {
@@ -180,14 +181,15 @@ torch::Tensor shared_qk_attention(const torch::Tensor& q, const torch::Tensor& v
   return torch::matmul(weights, v);  // (B, H, L, d)
 }
 
-torch::Tensor lsh_attention(const torch::Tensor& q, const torch::Tensor& v,
-                            const torch::Tensor& key_mask, const torch::Tensor& buckets,
-                            const LshChunking& ch) {
-  check_lsh_shapes(q, buckets, ch);
+namespace {
+
+// Batched matmuls over the sorted, chunked rows (any device).
+torch::Tensor lsh_attention_ops(const torch::Tensor& q, const torch::Tensor& v,
+                                const torch::Tensor& key_mask, const torch::Tensor& buckets,
+                                const LshChunking& ch, const SortedSlots& s) {
   const int64_t B = q.size(0), H = q.size(1), L = q.size(2), d = q.size(3);
   const int64_t n = buckets.size(2), c = ch.chunk_length, chunks = n * L / c;
   const int64_t batches = B * H * chunks;  // one (c x w c) product per chunk
-  const auto s = sort_by_bucket(buckets);
   auto bias = attention_bias(s, buckets, key_mask, ch, chunks, q.scalar_type(), true);
   auto to_chunks = [&](const torch::Tensor& rows) {  // (B, H, L, e) -> (B, H, C, c, e)
     return rows_at(rows, s.position).view({B, H, chunks, c, rows.size(3)});
@@ -210,6 +212,60 @@ torch::Tensor lsh_attention(const torch::Tensor& q, const torch::Tensor& v,
   auto scale = (slot_max - std::get<0>(slot_max.max(2, true))).exp_();  // (B, H, n, L, 1)
   auto total = (unsorted * scale).sum(2);                               // (B, H, L, d + 1)
   return total.narrow(-1, 0, d) / total.narrow(-1, d, 1);               // (B, H, L, d)
+}
+
+// The sorted sequence of all rounds (n L slots) as a block-sparse layout: chunk i (a query block of
+// c slots) lists chunks i - before ... i + after, wrapping around, in look_adjacent's order, so
+// that the columns of the bias are its key slots.
+BlockSparseLayout chunk_layout(const LshChunking& ch, int64_t heads, int64_t chunks) {
+  auto chunk = torch::arange(chunks, torch::kInt64).view({chunks, 1});                 // (C, 1)
+  auto offset = torch::arange(-ch.chunks_before, ch.chunks_after + 1, torch::kInt64);  // (w)
+  BlockSparseLayout layout;
+  layout.block_size = ch.chunk_length;
+  layout.key_blocks = torch::remainder(chunk + offset, chunks).expand({heads, chunks, -1});
+  layout.sparse_rows = torch::arange(chunks, torch::kInt64);
+  layout.global_rows = torch::empty({0}, torch::kInt64);
+  return layout;
+}
+
+// On the CPU: the sorted rows through the fused block-sparse kernel, which returns each slot's
+// log-normaliser beside its output, so that no (c x w c) score tensor per chunk is kept.
+torch::Tensor lsh_attention_cpu(const torch::Tensor& q, const torch::Tensor& v,
+                                const torch::Tensor& key_mask, const torch::Tensor& buckets,
+                                const LshChunking& ch, const SortedSlots& s) {
+  const int64_t B = q.size(0), H = q.size(1), L = q.size(2), d = q.size(3);
+  const int64_t n = buckets.size(2), c = ch.chunk_length, chunks = n * L / c;
+  const int64_t window = (1 + ch.chunks_before + ch.chunks_after) * c;
+  auto bias = attention_bias(s, buckets, key_mask, ch, chunks, q.scalar_type(), true)
+                  .view({B, H, chunks, c, window});  // padding, self and buckets in it
+  auto sorted = [&](const torch::Tensor& rows) { return rows_at(rows, s.position); };
+  auto every_slot = torch::ones({B, n * L}, key_mask.options());
+  auto [out, lse] = block_sparse_kernel_with_lse(sorted(q), sorted(shared_qk_keys(q)), sorted(v),
+                                                 every_slot, chunk_layout(ch, H, chunks), 1.0,
+                                                 bias);  // (B, H, n L, d), (B, H, n L)
+  // Back to positions, the rounds weighted by softmax over their log-normalisers.
+  auto slot = s.slot.view({B, H, n * L});
+  auto per_round = rows_at(out, slot).view({B, H, n, L, d});
+  auto weight = torch::softmax(lse.gather(2, slot).view({B, H, n, L, 1}), 2);
+  return (per_round * weight).sum(2);  // (B, H, L, d)
+}
+
+}  // namespace
+
+torch::Tensor lsh_attention(const torch::Tensor& q, const torch::Tensor& v,
+                            const torch::Tensor& key_mask, const torch::Tensor& buckets,
+                            const LshChunking& ch) {
+  check_lsh_shapes(q, buckets, ch);
+  const auto s = sort_by_bucket(buckets);
+  if (block_sparse_kernel_supported(q)) return lsh_attention_cpu(q, v, key_mask, buckets, ch, s);
+  return lsh_attention_ops(q, v, key_mask, buckets, ch, s);
+}
+
+torch::Tensor lsh_attention_ops(const torch::Tensor& q, const torch::Tensor& v,
+                                const torch::Tensor& key_mask, const torch::Tensor& buckets,
+                                const LshChunking& ch) {
+  check_lsh_shapes(q, buckets, ch);
+  return lsh_attention_ops(q, v, key_mask, buckets, ch, sort_by_bucket(buckets));
 }
 
 torch::Tensor lsh_attention_bias(const torch::Tensor& buckets, const torch::Tensor& key_mask,

@@ -43,12 +43,19 @@ torch::Tensor shared_qk_attention(const torch::Tensor& q, const torch::Tensor& v
                                   const torch::Tensor& key_mask, double dropout = 0.0,
                                   bool training = false);
 
-// The fast path: batched matmuls over the sorted, chunked rows, O(n L w c d) for n rounds and
-// windows of w = 1 + before + after chunks of c. buckets: (B, H, n, L) from lsh_hash; L a
-// multiple of chunk_length. Returns (B, H, L, d).
+// The fast path, O(n L w c d) for n rounds and windows of w = 1 + before + after chunks of c.
+// buckets: (B, H, n, L) from lsh_hash; L a multiple of chunk_length. Returns (B, H, L, d). On the
+// CPU the sorted sequence runs through the fused block-sparse kernel (each chunk a query block
+// listing its window's chunks, the bias below added to its scores), the rounds combined by the
+// log-normalisers it returns; elsewhere lsh_attention_ops.
 torch::Tensor lsh_attention(const torch::Tensor& q, const torch::Tensor& v,
                             const torch::Tensor& key_mask, const torch::Tensor& buckets,
                             const LshChunking& chunking);
+
+// The same through LibTorch ops on any device: batched matmuls over the sorted, chunked rows.
+torch::Tensor lsh_attention_ops(const torch::Tensor& q, const torch::Tensor& v,
+                                const torch::Tensor& key_mask, const torch::Tensor& buckets,
+                                const LshChunking& chunking);
 
 // What lsh_attention adds to the scores of each chunk, (B H C, c, w c), C = n L / c: by the CPU
 // kernel (cpu/lsh_bias.h; CPU float32 / float64) or by tensor ops (cpu_kernel false, and on

@@ -35,6 +35,9 @@ struct Plan {
   std::vector<int64_t> list_begin;    // (H S + 1): offsets into tokens
   std::vector<int32_t> tokens;        // every listed key token, row after row
   std::vector<uint8_t> ruled;         // per listed key: 1 when the rule applies to it
+  std::vector<int32_t> slot;          // per listed key: its slot in the row's list
+  int64_t M = 0;                      // slots per list
+  const void* bias = nullptr;         // (B, H, S, bs, M) added to the sparse rows' scores, or null
   std::vector<uint8_t> real;          // (B, Lp): 1 = real key
   std::vector<uint8_t> has_padding;   // (B)
 };
@@ -59,6 +62,7 @@ Plan make_plan(const BlockSparseLayout& layout, const torch::Tensor& real_mask, 
   if (p.S == 0) return p;
   auto listed = listed_key_tokens(layout).to(torch::kCPU, torch::kInt64).contiguous();  // (H,S,M)
   const int64_t M = listed.size(2);
+  p.M = M;
   const int64_t* t = listed.data_ptr<int64_t>();
   for (int64_t hs = 0; hs < H * p.S; ++hs) {
     for (int64_t slot = 0; slot < M; ++slot) {
@@ -66,6 +70,7 @@ Plan make_plan(const BlockSparseLayout& layout, const torch::Tensor& real_mask, 
       if (token < 0) continue;
       p.tokens.push_back(static_cast<int32_t>(token));
       p.ruled.push_back(layout.rule != TokenRule::kNone && slot >= layout.rule_exempt_slots);
+      p.slot.push_back(static_cast<int32_t>(slot));
     }
     p.list_begin[hs + 1] = static_cast<int64_t>(p.tokens.size());
   }
@@ -79,6 +84,8 @@ struct Tile {
   int64_t w = 0;
   const int32_t* pos = nullptr;
   const uint8_t* ruled = nullptr;  // null: no key of the tile is ruled
+  const int32_t* slot = nullptr;   // the keys' slots in their list (sparse rows)
+  const T* bias = nullptr;         // (bs, M): the block's bias rows, or null
   const T* k = nullptr;
   const T* v = nullptr;
 };
@@ -127,7 +134,9 @@ void for_each_tile(const Plan& p, int64_t bh, int64_t blk, const T* k, const T* 
     Tile<T> tile;
     tile.w = std::min(kTileKeys, end - c0);
     tile.pos = p.tokens.data() + c0;
+    tile.slot = p.slot.data() + c0;
     if (p.rule != TokenRule::kNone) tile.ruled = p.ruled.data() + c0;
+    if (p.bias) tile.bias = static_cast<const T*>(p.bias) + (bh * p.S + s) * p.bs * p.M;
     for (int64_t j = 0; j < tile.w; ++j) {
       std::memcpy(w.kg.data() + j * D, k + tile.pos[j] * D, sizeof(T) * D);
       std::memcpy(w.vg.data() + j * D, v + tile.pos[j] * D, sizeof(T) * D);
@@ -144,6 +153,9 @@ template <typename T>
 void tile_scores(const Plan& p, int64_t b, int64_t i0, const T* q, const Tile<T>& tile, T* s) {
   const int64_t bs = p.bs, w = tile.w;
   cpu::gemm(false, true, bs, w, p.D, static_cast<T>(p.scale), q, p.D, tile.k, p.D, T(0), s, w);
+  if (tile.bias)
+    for (int64_t r = 0; r < bs; ++r)
+      for (int64_t j = 0; j < w; ++j) s[r * w + j] += tile.bias[r * p.M + tile.slot[j]];
   if (p.has_padding[b]) {
     const uint8_t* real = p.real.data() + b * p.Lp;
     for (int64_t j = 0; j < w; ++j)
@@ -198,11 +210,14 @@ void forward_block(const Plan& p, int64_t bh, int64_t blk, const T* q, const T* 
 // Gradients of query block blk of slice bh: into dq's rows, and dk, dv (the share's own copy).
 template <typename T>
 void backward_block(const Plan& p, int64_t bh, int64_t blk, const T* q, const T* k, const T* v,
-                    const T* out, const T* g, const T* lse, T* dq, T* dk, T* dv, Scratch<T>& w) {
+                    const T* out, const T* g, const T* lse, const T* g_lse, T* dq, T* dk, T* dv,
+                    Scratch<T>& w) {
   const int64_t b = bh / p.H, bs = p.bs, D = p.D, i0 = blk * bs;
   const bool gathered = p.row_of_block[blk] >= 0;
   const T scale = static_cast<T>(p.scale);
-  for (int64_t r = 0; r < bs; ++r) w.delta[r] = cpu::dot(g + (i0 + r) * D, out + (i0 + r) * D, D);
+  // d lse_i / d s_ij = P_ij: an lse gradient adds P_ij g_lse_i to dS, i.e. lowers delta_i.
+  for (int64_t r = 0; r < bs; ++r)
+    w.delta[r] = cpu::dot(g + (i0 + r) * D, out + (i0 + r) * D, D) - (g_lse ? g_lse[i0 + r] : T(0));
   for_each_tile<T>(p, bh, blk, k, v, w, [&](const Tile<T>& tile) {
     const int64_t n = tile.w;
     T *a = w.s.data(), *dp = w.ds.data();
@@ -262,6 +277,7 @@ void backward_kernel(const Plan& p, const std::vector<torch::Tensor>& in, torch:
         backward_block<T>(p, bh, blk, in[0].data_ptr<T>() + at, in[1].data_ptr<T>() + at,
                           in[2].data_ptr<T>() + at, in[3].data_ptr<T>() + at,
                           in[4].data_ptr<T>() + at, in[5].data_ptr<T>() + bh * p.Lp,
+                          in[6].defined() ? in[6].data_ptr<T>() + bh * p.Lp : nullptr,
                           dq.data_ptr<T>() + at, dk_parts[share].data_ptr<T>() + at,
                           dv_parts[share].data_ptr<T>() + at, w);
     }
@@ -292,39 +308,46 @@ BlockSparseLayout layout_from(AutogradContext* ctx, const torch::Tensor& tokens,
 
 class BlockSparseFunction : public torch::autograd::Function<BlockSparseFunction> {
  public:
-  // q, k, v: (B, H, Lp, D) block-padded; real: (B, Lp) bool.
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
+  // q, k, v: (B, H, Lp, D) block-padded; real: (B, Lp) bool; bias: (B, H, S, bs, M), or empty
+  // for none (autograd takes no undefined inputs).
+  // Returns {out (B, H, Lp, D), lse (B, H, Lp)}.
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, const torch::Tensor& real,
-                               const BlockSparseLayout& layout, double scale) {
-    const Plan p = make_plan(layout, real, q.size(1), q.size(3), scale);
+                               const BlockSparseLayout& layout, double scale,
+                               const torch::Tensor& bias) {
+    Plan p = make_plan(layout, real, q.size(1), q.size(3), scale);
     auto q4 = q.contiguous(), k4 = k.contiguous(), v4 = v.contiguous();  // (B, H, Lp, D)
-    auto out = torch::empty_like(q4);                                    // (B, H, Lp, D)
-    auto lse = torch::empty({p.B, p.H, p.Lp}, q4.options());             // (B, H, Lp)
+    auto b5 = bias.to(q4.scalar_type()).contiguous();
+    if (b5.numel() > 0) p.bias = b5.data_ptr();
+    auto out = torch::empty_like(q4);                         // (B, H, Lp, D)
+    auto lse = torch::empty({p.B, p.H, p.Lp}, q4.options());  // (B, H, Lp)
     AT_DISPATCH_FLOATING_TYPES(q4.scalar_type(), "block_sparse_forward",
                                [&] { forward_kernel<scalar_t>(p, q4, k4, v4, out, lse); });
     auto tokens = p.S > 0 ? listed_key_tokens(layout) : torch::empty({0}, torch::kInt64);
     ctx->save_for_backward(
-        {q4, k4, v4, out, lse, real, tokens, layout.sparse_rows, layout.global_rows});
+        {q4, k4, v4, out, lse, real, tokens, layout.sparse_rows, layout.global_rows, b5});
     ctx->saved_data["block_size"] = layout.block_size;
     ctx->saved_data["rule"] = static_cast<int64_t>(layout.rule);
     ctx->saved_data["band_left"] = layout.band_left;
     ctx->saved_data["band_right"] = layout.band_right;
     ctx->saved_data["exempt"] = layout.rule_exempt_slots;
     ctx->saved_data["scale"] = scale;
-    return out;
+    return {out, lse};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto s = ctx->get_saved_variables();
     const auto layout = layout_from(ctx, s[6], s[7], s[8]);
-    const Plan p =
+    Plan p =
         make_plan(layout, s[5], s[0].size(1), s[0].size(3), ctx->saved_data["scale"].toDouble());
-    auto g = grads[0].contiguous();  // (B, H, Lp, D)
+    if (s[9].numel() > 0) p.bias = s[9].data_ptr();
+    auto g = grads[0].defined() ? grads[0].contiguous() : torch::zeros_like(s[3]);  // (B,H,Lp,D)
+    auto g_lse = grads[1].defined() ? grads[1].contiguous() : torch::Tensor();      // (B,H,Lp)
     auto dq = torch::zeros_like(s[0]), dk = torch::zeros_like(s[1]), dv = torch::zeros_like(s[2]);
-    const std::vector<torch::Tensor> in = {s[0], s[1], s[2], s[3], g, s[4]};
+    const std::vector<torch::Tensor> in = {s[0], s[1], s[2], s[3], g, s[4], g_lse};
     AT_DISPATCH_FLOATING_TYPES(s[0].scalar_type(), "block_sparse_backward",
                                [&] { backward_kernel<scalar_t>(p, in, dq, dk, dv); });
-    return {dq, dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {dq, dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -344,9 +367,27 @@ torch::Tensor block_sparse_kernel(const torch::Tensor& q, const torch::Tensor& k
     return Lp == L ? t : torch::constant_pad_nd(t, {0, 0, 0, Lp - L}, 0.0);
   };
   auto real = torch::constant_pad_nd(key_mask.gt(0), {0, Lp - L}, 0);  // (B, Lp) bool
-  auto out =
-      block_sparse_cpu::BlockSparseFunction::apply(pad(q), pad(k), pad(v), real, layout, scale);
+  auto out = block_sparse_cpu::BlockSparseFunction::apply(pad(q), pad(k), pad(v), real, layout,
+                                                          scale, torch::empty({0}, q.options()))[0];
   return Lp == L ? out : out.narrow(2, 0, L);
+}
+
+std::tuple<torch::Tensor, torch::Tensor> block_sparse_kernel_with_lse(
+    const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+    const torch::Tensor& key_mask, const BlockSparseLayout& layout, double scale,
+    const torch::Tensor& bias) {
+  TORCH_CHECK(q.size(2) % layout.block_size == 0,
+              "block_sparse_kernel_with_lse: the length must be a multiple of the block size");
+  TORCH_CHECK(
+      !bias.defined() ||
+          (bias.dim() == 5 && bias.size(0) == q.size(0) && bias.size(1) == q.size(1) &&
+           bias.size(2) == layout.sparse_rows.numel() && bias.size(3) == layout.block_size &&
+           bias.size(4) == listed_key_tokens(layout).size(2)),
+      "block_sparse_kernel_with_lse: bias must be (B, H, S, block_size, slots)");
+  auto outs = block_sparse_cpu::BlockSparseFunction::apply(
+      q, k, v, key_mask.gt(0), layout, scale,
+      bias.defined() ? bias : torch::empty({0}, q.options()));
+  return {outs[0], outs[1]};
 }
 
 }  // namespace lra
