@@ -175,3 +175,58 @@ TEST(BlockSparseAttention, RowsWhoseKeysAreAllPaddedWeighThemUniformly) {
 }
 
 }  // namespace lra::block_sparse_test
+
+namespace lra::block_sparse_test {
+
+// The kernel's bias and log-sum-exp (what reformer's rounds need): against a dense loop over the
+// listed slots, every slot's exp(score + its bias) added to its key's weight, in values, the
+// log-normaliser and the gradients of a loss that reads both; a list with unused slots, so that
+// slots and keys are not aligned.
+TEST(BlockSparseAttention, BiasAndLogNormaliserMatchADenseLoop) {
+  const int64_t B = 2, H = 2, L = 48, bs = 8, d = 4;
+  auto in = random_inputs(B, H, L, d, 17, 5);
+  Case c{"tokens", B, H, L, bs, TokenRule::kNone, true, 0, 0};
+  auto layout = random_layout(c, 23);
+  const int64_t S = layout.sparse_rows.numel(), M = layout.key_tokens.size(2);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(29);
+  auto bias = torch::randn({B, H, S, bs, M}, gen, torch::kFloat64);
+  std::vector<torch::Tensor> x = {in.q.clone().requires_grad_(), in.k.clone().requires_grad_(),
+                                  in.v.clone().requires_grad_()};
+  // Dense: weights (B, H, L, L) summed slot by slot.
+  const double scale = 0.5;
+  auto scores = torch::matmul(x[0], x[1].transpose(-2, -1)) * scale;  // (B, H, L, L)
+  auto tokens = layout.key_tokens.accessor<int64_t, 3>();
+  std::vector<torch::Tensor> rows;
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t r = 0; r < bs; ++r) {
+      const int64_t i = s * bs + r;
+      std::vector<torch::Tensor> heads;
+      for (int64_t h = 0; h < H; ++h) {
+        auto weight = torch::zeros({B, L}, torch::kFloat64);
+        for (int64_t slot = 0; slot < M; ++slot) {
+          const int64_t j = tokens[h][s][slot];
+          if (j < 0 || j >= L) continue;
+          auto term = torch::exp(scores.select(2, i).select(1, h).select(1, j) +
+                                 bias.select(1, h).select(1, s).select(1, r).select(1, slot)) *
+                      in.mask.select(1, j);  // (B)
+          auto one_hot = torch::zeros({L}, torch::kFloat64).index_fill_(0, torch::tensor({j}), 1.0);
+          weight = weight + term.unsqueeze(1) * one_hot;
+        }
+        heads.push_back(weight);
+      }
+      auto weight = torch::stack(heads, 1);  // (B, H, L)
+      rows.push_back(weight);
+    }
+  auto w = torch::stack(rows, 2);                             // (B, H, L, L)
+  auto dense_lse = torch::log(w.sum(-1));                     // (B, H, L)
+  auto dense_out = torch::matmul(w / w.sum(-1, true), x[2]);  // (B, H, L, d)
+  auto [out, lse] = block_sparse_kernel_with_lse(x[0], x[1], x[2], in.mask, layout, scale, bias);
+  EXPECT_LT(max_abs(out - dense_out), 1e-12);
+  EXPECT_LT(max_abs(lse - dense_lse), 1e-12);
+  auto gw = torch::randn_like(in.v), gl = torch::randn({B, H, L}, torch::kFloat64);
+  auto g_fast = torch::autograd::grad({(out * gw).sum() + (lse * gl).sum()}, x);
+  auto g_dense = torch::autograd::grad({(dense_out * gw).sum() + (dense_lse * gl).sum()}, x);
+  for (size_t i = 0; i < 3; ++i) EXPECT_LT(max_abs(g_fast[i] - g_dense[i]), 1e-11) << i;
+}
+
+}  // namespace lra::block_sparse_test

@@ -153,9 +153,18 @@ template <typename T>
 void tile_scores(const Plan& p, int64_t b, int64_t i0, const T* q, const Tile<T>& tile, T* s) {
   const int64_t bs = p.bs, w = tile.w;
   cpu::gemm(false, true, bs, w, p.D, static_cast<T>(p.scale), q, p.D, tile.k, p.D, T(0), s, w);
-  if (tile.bias)
-    for (int64_t r = 0; r < bs; ++r)
-      for (int64_t j = 0; j < w; ++j) s[r * w + j] += tile.bias[r * p.M + tile.slot[j]];
+  if (tile.bias) {
+    // Slots rise within a list, so a tile whose first and last are w - 1 apart holds consecutive
+    // slots: its bias rows are contiguous (reformer's windows always are).
+    const bool consecutive = tile.slot[w - 1] - tile.slot[0] == w - 1;
+    for (int64_t r = 0; r < bs; ++r) {
+      const T* bias = tile.bias + r * p.M;
+      if (consecutive)
+        cpu::axpy(T(1), bias + tile.slot[0], s + r * w, w);
+      else
+        for (int64_t j = 0; j < w; ++j) s[r * w + j] += bias[tile.slot[j]];
+    }
+  }
   if (p.has_padding[b]) {
     const uint8_t* real = p.real.data() + b * p.Lp;
     for (int64_t j = 0; j < w; ++j)
