@@ -12,6 +12,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -45,18 +46,33 @@ class LinformerAttention : public AttentionBackend {
     // exact_forms::projection_covers_length: k >= L rows shorten nothing and cost more than the
     // exact attention they stand in for.
     if (k_ >= L) return softmax_attention_fused(q, k, v, key_mask, 0.0, false);
-    auto e = projection_.narrow(-1, 0, L).to(q.scalar_type());  // (H, k, L)
-    auto pads = padded_key_rows(key_mask);                      // (B, 1, L, 1)
-    auto k_short = torch::matmul(e, k.masked_fill(pads, 0.0));  // (B, H, k, d)
-    auto v_short = torch::matmul(e, v.masked_fill(pads, 0.0));  // (B, H, k, d)
+    auto [k_short, v_short] = project(k, v, key_mask);  // (B, H, k, d) each
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-    auto weights = torch::softmax(torch::matmul(q, k_short.transpose(-2, -1)) * scale, -1);
-    return torch::matmul(weights, v_short);  // (B, H, L, d); weights (B, H, L, k)
+    // Every shortened key is real: plain softmax attention of L queries over k keys, through
+    // the fused kernel, so that no (B, H, L, k) scores or weights are kept for the backward.
+    return at::scaled_dot_product_attention(q, k_short, v_short, {}, 0.0, false,
+                                            scale);  // (B, H, L, d)
   }
 
   int64_t k() const { return k_; }
 
  private:
+  // E [k, v] with the batch folded into the columns: one (k x L) x (L x 2 B d) product per head,
+  // whose backward forms E's gradient as (H, k, L) directly. Broadcasting E over the batch
+  // instead makes autograd build a (B, H, k, L) gradient and sum it: at L = 16384 a 64 MiB
+  // tensor of fresh pages every step, which made the time grow faster than L.
+  std::pair<torch::Tensor, torch::Tensor> project(const torch::Tensor& k, const torch::Tensor& v,
+                                                  const torch::Tensor& key_mask) const {
+    const int64_t B = k.size(0), H = k.size(1), L = k.size(2), d = k.size(3);
+    auto e = projection_.narrow(-1, 0, L).to(k.scalar_type());                     // (H, k, L)
+    auto kv = torch::cat({k, v}, -1).masked_fill(padded_key_rows(key_mask), 0.0);  // (B,H,L,2d)
+    auto columns = kv.permute({1, 2, 0, 3}).reshape({H, L, B * 2 * d});            // (H, L, B 2d)
+    auto shortened = torch::bmm(e, columns)                                        // (H, k, B 2d)
+                         .view({H, k_, B, 2 * d})
+                         .permute({2, 0, 1, 3});  // (B, H, k, 2d)
+    return {shortened.narrow(-1, 0, d), shortened.narrow(-1, d, d)};
+  }
+
   int64_t k_, max_length_;
   torch::Tensor projection_;
 };
