@@ -54,9 +54,11 @@ torch::Tensor segment_means_matrix(const torch::Tensor& key_mask, int64_t segmen
 }
 
 torch::Tensor gaussian_kernel(const torch::Tensor& x, const torch::Tensor& y) {
-  auto half_x = 0.5 * x.pow(2).sum(-1, true);                                  // (.., n, 1)
-  auto half_y = 0.5 * y.pow(2).sum(-1).unsqueeze(-2);                          // (.., 1, p)
-  return torch::exp(torch::matmul(x, y.transpose(-2, -1)) - half_x - half_y);  // (.., n, p)
+  auto half_x = 0.5 * x.pow(2).sum(-1, true);          // (.., n, 1)
+  auto half_y = 0.5 * y.pow(2).sum(-1).unsqueeze(-2);  // (.., 1, p)
+  // In place on the product (its backward reads x and y, not it): one (n x p) tensor, where
+  // each out-of-place step would write another of that size.
+  return torch::matmul(x, y.transpose(-2, -1)).sub_(half_x).sub_(half_y).exp_();  // (.., n, p)
 }
 
 torch::Tensor gaussian_attention_reference(const torch::Tensor& q, const torch::Tensor& k,

@@ -88,7 +88,7 @@ class SkyformerAttention : public AttentionBackend {
 
     // Sum each group of a sampled columns into one landmark column.
     auto accumulate = [&](const torch::Tensor& t) {  // (B, H, rows, a c) -> (B, H, rows, c)
-      return t.view({B, H, t.size(2), a, c}).sum(-2);
+      return a == 1 ? t : t.view({B, H, t.size(2), a, c}).sum(-2);
     };
     auto c_q = accumulate(gaussian_kernel(qs, landmarks));  // (B, H, L, c)
     auto c_k = accumulate(gaussian_kernel(ks, landmarks))   // (B, H, L, c), pads zeroed
