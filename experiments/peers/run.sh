@@ -13,7 +13,10 @@
 #   paper's bigbird, reformer and informer modules (SKYFORMER_REPO = a checkout of
 #   github.com/pkuzengqi/Skyformer) against ours, forward+backward at SPARSE_LENGTHS="1024 2048
 #   4096 8192 16384", ours with SPARSE_BACKENDS="softmax bigbird reformer informer" (softmax for
-#   ours-vs-softmax; it has no peer in this section)
+#   ours-vs-softmax; it has no peer in this section); "lra_sparse": the LRA paper's fixed patterns
+#   (LRA_SPARSE_BACKENDS="softmax local longformer sparse_transformer") against the faster of
+#   their plain-PyTorch dense-mask and block forms (peer_lra_sparse.py), at LRA_SPARSE_LENGTHS="2048
+#   4096"
 #   REPEATS=5 WARMUP=2 TIME_CAP=15 TRAIN_STEPS=30 TRAIN_BATCH=32 BUILD=build PY=.venv/bin/python OUT=
 #   PEER_MALLOC=same (both sides run with the heap settings lra_train sets for itself in
 #   src/util/allocator.cpp; keep the two values in step) or default (the peers get glibc's own,
@@ -34,6 +37,8 @@ SECTIONS=${SECTIONS:-attention masked train${SKYFORMER_REPO:+ sparse}}
 SPARSE_LENGTHS=${SPARSE_LENGTHS:-1024 2048 4096 8192 16384}
 SPARSE_BACKENDS=${SPARSE_BACKENDS:-softmax bigbird reformer informer}
 SPARSE_PEERS=${SPARSE_PEERS:-bigbird reformer informer}
+LRA_SPARSE_LENGTHS=${LRA_SPARSE_LENGTHS:-2048 4096}
+LRA_SPARSE_BACKENDS=${LRA_SPARSE_BACKENDS:-softmax local longformer sparse_transformer}
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-5}
 WARMUP=${WARMUP:-2}
@@ -63,11 +68,12 @@ while [ $# -gt 0 ]; do
 done
 if [ "$QUICK" = 1 ]; then
   ROUNDS=1 LENGTHS="128 256" MASKED_LENGTHS=256 TRAIN_LENGTHS=600 REPEATS=2 WARMUP=1 TRAIN_STEPS=5 TRAIN_BATCH=8
+  LRA_SPARSE_LENGTHS=1024
   SPARSE_LENGTHS=1024  # BigBird's block-sparse path needs L > (5 + 2 x 3 random blocks) x 64
 fi
 has_section() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 for section in $SECTIONS; do
-  case "$section" in attention|masked|train|sparse) ;; *) echo "run.sh: unknown section '$section' (attention masked train sparse)" >&2; exit 2 ;; esac
+  case "$section" in attention|masked|train|sparse|lra_sparse) ;; *) echo "run.sh: unknown section '$section' (attention masked train sparse lra_sparse)" >&2; exit 2 ;; esac
 done
 if has_section sparse; then
   export SKYFORMER_REPO  # peer_attention.py imports the Skyformer modules from there
@@ -127,8 +133,8 @@ train_warmup=$(( TRAIN_STEPS / 5 < 10 ? TRAIN_STEPS / 5 : 10 ))  # the trainer's
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB"
   echo "threads: $THREADS on both sides, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
   echo "peer heap: PEER_MALLOC=$PEER_MALLOC ($([ "$PEER_MALLOC" = same ] && echo "${heap_env[1]}" || echo "glibc defaults"))"
-  echo "settings: sections $SECTIONS; rounds $ROUNDS, attention L = $LENGTHS (repeats $REPEATS, warm-up $WARMUP, time cap $TIME_CAP s), train-step L = $TRAIN_LENGTHS (batch $TRAIN_BATCH, $TRAIN_STEPS steps, first $train_warmup untimed)$(has_section sparse && echo ", sparse L = $SPARSE_LENGTHS (ours: $SPARSE_BACKENDS; peers: $SPARSE_PEERS)")"
-  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (PEER_MALLOC=$PEER_MALLOC ROUNDS=$ROUNDS SECTIONS=\"$SECTIONS\" LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" TRAIN_BACKENDS=\"$TRAIN_BACKENDS\" SPARSE_LENGTHS=\"$SPARSE_LENGTHS\" SPARSE_BACKENDS=\"$SPARSE_BACKENDS\" THREADS=$THREADS)"
+  echo "settings: sections $SECTIONS; rounds $ROUNDS, attention L = $LENGTHS (repeats $REPEATS, warm-up $WARMUP, time cap $TIME_CAP s), train-step L = $TRAIN_LENGTHS (batch $TRAIN_BATCH, $TRAIN_STEPS steps, first $train_warmup untimed)$(has_section sparse && echo ", sparse L = $SPARSE_LENGTHS (ours: $SPARSE_BACKENDS; peers: $SPARSE_PEERS)")$(has_section lra_sparse && echo ", lra_sparse L = $LRA_SPARSE_LENGTHS (ours: $LRA_SPARSE_BACKENDS)")"
+  echo "command: $0 $([ "$QUICK" = 1 ] && echo --quick) (PEER_MALLOC=$PEER_MALLOC ROUNDS=$ROUNDS SECTIONS=\"$SECTIONS\" LENGTHS=\"$LENGTHS\" MASKED_LENGTHS=\"$MASKED_LENGTHS\" TRAIN_LENGTHS=\"$TRAIN_LENGTHS\" TRAIN_BACKENDS=\"$TRAIN_BACKENDS\" SPARSE_LENGTHS=\"$SPARSE_LENGTHS\" SPARSE_BACKENDS=\"$SPARSE_BACKENDS\" LRA_SPARSE_LENGTHS=\"$LRA_SPARSE_LENGTHS\" LRA_SPARSE_BACKENDS=\"$LRA_SPARSE_BACKENDS\" THREADS=$THREADS)"
   echo "load before: $(uptime)"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
@@ -164,6 +170,20 @@ ours_sparse() {
     --passes forward+backward "${shape[@]}" --repeats "$REPEATS" --warmup "$WARMUP" \
     --time-cap "$TIME_CAP" --threads "$THREADS" --json "$2/ours_sparse_L$1.json" \
     > "$2/ours_sparse_L$1.md" 2> "$2/ours_sparse_L$1.log"
+}
+# The LRA paper's fixed patterns against plain PyTorch (dense mask and block form; the summary
+# takes the faster per round).
+ours_lra_sparse() {
+  "${heap_env[@]}" "$BENCH" attention --backends $LRA_SPARSE_BACKENDS --lengths "$1" --scopes attention \
+    --passes forward+backward "${shape[@]}" --repeats "$REPEATS" --warmup "$WARMUP" \
+    --time-cap "$TIME_CAP" --threads "$THREADS" --json "$2/ours_lra_sparse_L$1.json" \
+    > "$2/ours_lra_sparse_L$1.md" 2> "$2/ours_lra_sparse_L$1.log"
+}
+peer_lra_sparse() {
+  "${heap_env[@]}" "$PY" "$HERE/peer_lra_sparse.py" --lengths "$1" --passes forward+backward \
+    --batch 4 --heads 2 --head-dim 32 --repeats "$REPEATS" --warmup "$WARMUP" --time-cap "$TIME_CAP" \
+    --threads "$THREADS" --json "$2/peer_lra_sparse_L$1.json" > "$2/peer_lra_sparse_L$1.md" \
+    2> "$2/peer_lra_sparse_L$1.log"
 }
 peer_sparse() {
   "${heap_env[@]}" "$PY" "$HERE/peer_attention.py" --peers $SPARSE_PEERS --lengths "$1" --passes forward+backward \
@@ -202,6 +222,7 @@ for round in $(seq 1 "$ROUNDS"); do
   if has_section masked; then for L in $MASKED_LENGTHS; do both ours_attention_masked peer_attention_masked "$L" "$round"; done; fi
   if has_section train; then for L in $TRAIN_LENGTHS; do both ours_train peer_train "$L" "$round"; done; fi
   if has_section sparse; then for L in $SPARSE_LENGTHS; do both ours_sparse peer_sparse "$L" "$round"; done; fi
+  if has_section lra_sparse; then for L in $LRA_SPARSE_LENGTHS; do both ours_lra_sparse peer_lra_sparse "$L" "$round"; done; fi
   echo "after round $round: $(uptime)" >> "$OUT/machine.txt"
 done
 wall=$(( $(date +%s) - start ))

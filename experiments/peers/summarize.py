@@ -22,10 +22,16 @@ import sys
 PEER_LABEL = {"softmax": "sdpa", "favor": "performer", "favor_sharp": "favor_sharp_plain",
               "schoenbat": "schoenbat_plain", "bigbird": "Skyformer's BigBirdAttention (HF block-sparse)",
               "reformer": "Skyformer's LSHAttention (HF LSHSelfAttention)",
-              "informer": "Skyformer's ProbAttention"}
+              "informer": "Skyformer's ProbAttention",
+              "local": "the faster of PyTorch's dense mask and block form",
+              "longformer": "the faster of PyTorch's dense mask and block form",
+              "sparse_transformer": "the faster of PyTorch's dense mask and block form",
+              "sinkhorn": "the faster of PyTorch's dense mask and block form"}
 TRAIN_PEER_LABEL = {"softmax": "SDPA", "favor": "performer FastAttention", "schoenbat": "schoenbat_plain"}
-BACKEND_ORDER = ["softmax", "favor", "favor_sharp", "schoenbat", "bigbird", "reformer", "informer"]
+BACKEND_ORDER = ["softmax", "favor", "favor_sharp", "schoenbat", "bigbird", "reformer", "informer",
+                 "local", "longformer", "sparse_transformer", "sinkhorn"]
 SPARSE_KIND = "attention, Skyformer's modules"
+LRA_SPARSE_KIND = "attention, LRA patterns in PyTorch"
 
 
 def load(path):
@@ -41,7 +47,16 @@ def attention_cases(ours_path, peer_path, kind):
     """{(kind, pass, L, backend): (ours ms, peer ms)} of one round and length; None where a
     side has no ok measurement."""
     ours = {(c["pass"], c["length"], c["backend"]): c for c in load(ours_path)["cases"] if c["scope"] == "attention"}
-    peer = {(c["pass"], c["length"], c["ours"]): c for c in load(peer_path)["cases"]}
+    # Where a backend has several peer forms (peer_lra_sparse.py: the dense mask and the block
+    # form), the faster one of this round stands for it.
+    peer = {}
+    for c in load(peer_path)["cases"]:
+        key = (c["pass"], c["length"], c["ours"])
+        if c["status"] == "ok" and (key not in peer or peer[key]["status"] != "ok" or
+                                    c["ms"]["median"] < peer[key]["ms"]["median"]):
+            peer[key] = c
+        elif key not in peer:
+            peer[key] = c
     cases = {}
     for key in set(ours) | set(peer):
         o, p = ours.get(key), peer.get(key)
@@ -67,8 +82,10 @@ def collect(folder):
         name = os.path.basename(ours_path)
         length = int(re.search(r"_L(\d+)\.json$", name).group(1))
         kind = ("attention, last 1/8 of keys padded" if "_masked_" in name
+                else LRA_SPARSE_KIND if name.startswith("ours_lra_sparse")
                 else SPARSE_KIND if name.startswith("ours_sparse") else "attention")
-        cases = (attention_cases(ours_path, peer_path, kind) if name.startswith(("ours_attention", "ours_sparse"))
+        cases = (attention_cases(ours_path, peer_path, kind)
+                 if name.startswith(("ours_attention", "ours_sparse", "ours_lra_sparse"))
                  else train_cases(ours_path, peer_path, length))
         for case, (o, p) in cases.items():
             per_case.setdefault(case, []).append((round_number(ours_path), o, p))

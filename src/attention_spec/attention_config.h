@@ -19,7 +19,7 @@ struct AttentionConfig {
   std::string weight_sampler = "orthogonal";  // favor/favor_sharp: how the rows omega are drawn
   std::string row_norm = "chi";               // FAVOR+/FAVOR#: chi | sqrt_d
   double eps = 1e-6;                          // guard added to linear-attention denominators
-  std::string convention = "paper";  // favor/nystromformer/skyformer: paper | skyformer_code
+  std::string convention = "paper";  // paper | skyformer_code | lra_code: whose form to compute
 
   int64_t num_landmarks = 128;   // Nystromformer: segment-mean landmarks
   int64_t pinv_iterations = 6;   // Nystromformer/Skyformer: iterative pseudo-inverse steps
@@ -37,6 +37,19 @@ struct AttentionConfig {
   int64_t block_size = 64;    // block methods (bigbird): tokens per block
   int64_t random_blocks = 3;  // BigBird: random key blocks per query block
   int64_t global_blocks = 1;  // BigBird: global blocks at each end of the sequence
+
+  int64_t window = 512;                  // Longformer: sliding window w (tokens)
+  int64_t global_tokens = 1;             // Longformer, Sparse Transformer: first g tokens global
+  std::string sparse_pattern = "fixed";  // Sparse Transformer: fixed | strided
+  int64_t summary_tokens = 16;           // Sparse Transformer (fixed): c per block
+
+  int64_t sinkhorn_iterations = 5;  // Sinkhorn: row/column normalisations of the block sort
+  double temperature = 0.75;        // Sinkhorn: Gumbel-Sinkhorn temperature of the sort logits
+
+  std::string synthesizer_mode = "random";  // Synthesizer: random | factorized_random | dense ...
+  bool dot_product = true;                  // Synthesizer: add the q.k scores (the LRA configs)
+  int64_t synthesizer_k = 32;               // Synthesizer: rank of factorized_random
+  int64_t max_length = 0;  // length-sized weights (synthesizer): longest sequence; 0 = padded
 };
 
 }  // namespace lra

@@ -70,10 +70,12 @@ std::vector<AttentionKey> declare_keys() {
              "Lengths of the random directions: chi-distributed, or all sqrt(d)."),
       number("eps", &A::eps, 0.0, 1.0, false,
              "Added to attention denominators to keep them away from 0."),
-      choice("convention", &A::convention, {"paper", "skyformer_code"},
+      choice("convention", &A::convention, {"paper", "skyformer_code", "lra_code"},
              "paper = the method as its paper defines it; skyformer_code = as the Skyformer "
-             "repository's code computes it, the code behind the Skyformer and SchoenbAt tables "
-             "(docs/attention.md, \"Reference code conventions\")."),
+             "repository's code computes it, the code behind the Skyformer and SchoenbAt tables; "
+             "lra_code = as the official LRA code (google-research/long-range-arena) computes "
+             "it, the code behind the LRA paper's Table 1 (docs/attention.md, \"Reference code "
+             "conventions\")."),
       number("num_landmarks", &A::num_landmarks, 1, kMaxInt, false,
              "Landmarks per head: means of consecutive segments of the real tokens."),
       number("pinv_iterations", &A::pinv_iterations, 0, 1000, false,
@@ -97,6 +99,23 @@ std::vector<AttentionKey> declare_keys() {
       number("global_blocks", &A::global_blocks, 1, kMaxInt, false,
              "Blocks at each end of the sequence that attend to every key and that every query "
              "attends to (BigBird's ITC global tokens: 1 = the first and the last block)."),
+      number("window", &A::window, 1, kMaxInt, false,
+             "Longformer's sliding window w: each token attends to w / 2 tokens on each side "
+             "(convention paper; w even) or, as the LRA code splits it, w - w / 2 - 1 before and "
+             "w / 2 after (lra_code); a window spanning the sequence is exact softmax."),
+      number("global_tokens", &A::global_tokens, 0, kMaxInt, false,
+             "The first g positions (the CLS slot when model.pooling is cls) are global: they "
+             "attend to every key and every query attends to them (Longformer's global "
+             "attention; the LRA code's Sparse Transformer CLS token, its pattern then starting "
+             "after them). At most the padded length."),
+      choice("sparse_pattern", &A::sparse_pattern, {"fixed", "strided"},
+             "Sparse Transformer's causal pattern: fixed (the query's own block of block_size "
+             "positions and the summary positions of earlier blocks, what the LRA code ran) or "
+             "strided (the block_size previous positions and every block_size-th one before)."),
+      number("summary_tokens", &A::summary_tokens, 0, kMaxInt, false,
+             "Sparse Transformer's c (fixed pattern): later queries also attend to the last c "
+             "positions of every block and to each block's first one (the paper's positions "
+             "block_size - c ... block_size, as its example and the LRA code count them)."),
       number("hashes", &A::hashes, 1, 64, false,
              "Rounds of LSH hashing, each with its own random rotation; a key seen in any "
              "round's window gets weight."),
@@ -110,6 +129,31 @@ std::vector<AttentionKey> declare_keys() {
       number("num_buckets", &A::num_buckets, 0, kMaxInt, false,
              "Hash buckets per round (even); 0 = as HuggingFace, the largest power of two <= 2 * "
              "length / bucket_size, factorised into two hashes when large."),
+      number("sinkhorn_iterations", &A::sinkhorn_iterations, 1, 1000, false,
+             "Sinkhorn balancing steps (a row then a column normalisation each) that turn the "
+             "block sort logits into a doubly stochastic block permutation."),
+      number("temperature", &A::temperature, 0.0, 1e6, true,
+             "Temperature tau of the Gumbel-Sinkhorn sort: logits (R + Gumbel noise while "
+             "training) / tau; smaller is closer to a hard permutation."),
+      choice("synthesizer_mode", &A::synthesizer_mode,
+             {"random", "factorized_random", "dense", "dense_random", "dense_factorized_random"},
+             "Synthetic attention logits: random (a learned L x L matrix per head), "
+             "factorized_random (its rank-synthesizer_k product R1 R2), dense (a two-layer "
+             "network of each query giving its row), or dense plus one of the random kinds."),
+      {"dot_product",
+       &A::dot_product,
+       0,
+       1,
+       false,
+       {},
+       "Also add the dot-product scores q.k / sqrt(d) to the synthetic logits (the LRA code's "
+       "ignore_dot_product: false, what its configs ran)."},
+      number("synthesizer_k", &A::synthesizer_k, 1, kMaxInt, false,
+             "Rank of the factorized random logits R1 (L x k) R2 (k x L)."),
+      number("max_length", &A::max_length, 0, kMaxInt, false,
+             "Longest sequence (the padded length, CLS slot included) that length-sized learned "
+             "weights cover; 0 = the task's padded length. A longer data.max_length is refused "
+             "when the config is read."),
   };
 }
 

@@ -31,6 +31,16 @@ extern const BackendRule block_fits_length;           // a block no longer than 
 extern const BackendRule code_bigbird_one_global;     // skyformer_code: its fixed 5-part layout
 extern const BackendRule bucket_fits_length;          // reformer: a chunk within the sequence
 extern const BackendRule even_num_buckets;            // reformer: argmax over [xR; -xR]
+extern const BackendRule paper_or_lra_code;           // LRA-code methods: no Skyformer code
+extern const BackendRule paper_or_skyformer_code;     // no lra_code form reproduced
+extern const BackendRule code_blocks_divide_length;   // lra_code: the code reshapes into blocks
+extern const BackendRule code_sort_no_iterations;     // lra_code: softmax sort, no balancing
+extern const BackendRule code_sort_no_temperature;    // lra_code: softmax sort, no temperature
+extern const BackendRule synthesizer_covers_length;   // learned weights cover the length
+extern const BackendRule synthesizer_k_factorized;    // the rank of factorized modes only
+extern const BackendRule paper_window_even;           // longformer paper: w / 2 on each side
+extern const BackendRule global_tokens_fit_length;    // at most every position global
+extern const BackendRule summary_tokens_fixed_only;   // sparse_transformer: c of the fixed pattern
 }  // namespace rules
 
 }  // namespace lra

@@ -35,6 +35,12 @@ int64_t bigbird_full_attention_blocks(int64_t global, int64_t random) {
   return 2 * global + 3 + 2 * random;
 }
 
+std::pair<int64_t, int64_t> longformer_band(const AttentionConfig& config) {
+  const int64_t w = config.window;
+  if (config.convention == "lra_code") return {w - w / 2 - 1, w / 2};
+  return {w / 2, w / 2};
+}
+
 namespace exact_forms {
 
 // Every real token is a landmark: with the exact pseudo-inverse the Nystrom product is softmax
@@ -79,6 +85,33 @@ std::string pattern_covers_length(const AttentionConfig& config, int64_t length)
   if (length < 1 || length > blocks * config.block_size) return "";
   return "length " + std::to_string(length) + " <= (2 global_blocks + 3 + 2 random_blocks) x " +
          "block_size = " + std::to_string(blocks * config.block_size);
+}
+
+// One block holds the whole sequence: its own keys and its sorted block (the same block, the
+// 1 x 1 Sinkhorn matrix being 1) list every key twice, which is softmax attention itself. The
+// LRA code's form adds its two attentions instead, so it has no exact case.
+std::string sinkhorn_block_covers_length(const AttentionConfig& config, int64_t length) {
+  if (config.convention == "lra_code") return "";
+  return covers("block_size", config.block_size, length);
+}
+
+// One block holds the sequence. The LRA code's groups are strided with n = floor(L / b) + 1 of
+// them (it always pads), so only a block longer than the sequence makes one group.
+std::string local_block_covers_length(const AttentionConfig& config, int64_t length) {
+  if (config.convention != "lra_code") return covers("block_size", config.block_size, length);
+  if (length < 1 || config.block_size <= length) return "";
+  return "block_size " + std::to_string(config.block_size) + " > length " + std::to_string(length) +
+         " (one strided group)";
+}
+
+// The window reaches every key from every query, or every token is global.
+std::string window_covers_length(const AttentionConfig& config, int64_t length) {
+  if (length < 1) return "";
+  const auto [before, after] = longformer_band(config);
+  if (std::min(before, after) >= length - 1)
+    return "window " + std::to_string(config.window) + " (" + std::to_string(before) + " before, " +
+           std::to_string(after) + " after) spans length " + std::to_string(length);
+  return covers("global_tokens", config.global_tokens, length);
 }
 
 }  // namespace exact_forms

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "attention_spec/attention_config.h"
 
@@ -23,6 +24,11 @@ std::string selected_queries_cover_length(const AttentionConfig& config,
                                           int64_t length);                         // Informer
 std::string chunk_covers_length(const AttentionConfig& config, int64_t length);    // Reformer
 std::string pattern_covers_length(const AttentionConfig& config, int64_t length);  // BigBird
+std::string sinkhorn_block_covers_length(const AttentionConfig& config,
+                                         int64_t length);  // Sinkhorn
+std::string local_block_covers_length(const AttentionConfig& config,
+                                      int64_t length);                            // Local
+std::string window_covers_length(const AttentionConfig& config, int64_t length);  // Longformer
 }  // namespace exact_forms
 
 // The sizes those conditions compare with the length, shared with the backends that use them.
@@ -38,5 +44,8 @@ int64_t informer_count(double factor, int64_t n);
 // BigBird's blocks at or below which the pattern is not used (as HuggingFace's BigBirdModel falls
 // back to full attention): 2 global + 3 window + 2 random.
 int64_t bigbird_full_attention_blocks(int64_t global, int64_t random);
+// Longformer's window as {keys before, keys after} each query: w / 2 and w / 2 (convention
+// paper), w - w / 2 - 1 and w / 2 as the LRA code splits it (lra_code).
+std::pair<int64_t, int64_t> longformer_band(const AttentionConfig& config);
 
 }  // namespace lra

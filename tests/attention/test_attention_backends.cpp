@@ -131,6 +131,10 @@ TEST(AttentionExact, RegisteredReferences) {
     for (const auto& kernel :
          spec.kernels.empty() ? std::vector<std::string>{"exp"} : spec.kernels) {
       auto config = attention_config(spec.name, 8, kernel);
+      // An exact backend with trained weights (synthesizer's synthetic logits) computes what its
+      // weights say, which no weight-free reference reproduces: its own tests give the weights
+      // to a float64 reference (test_synthesizer.cpp).
+      if (spec.exact() && !make_backend(config, 4)->parameters().empty()) continue;
       auto reference =
           attention_implementation(spec.name).reference(in.q, in.k, in.v, in.mask, config);
       const std::string exact_name = spec.exact() ? spec.name : spec.approximates;

@@ -54,7 +54,9 @@ TEST(FlopCount, EveryBackendGrowsAsItsCostTraitSays) {
     // bigbird is exact attention up to (2 g + 3 + 2 r) blocks (704 tokens by default), and its
     // affine count has a negative constant (the edge rows list fewer blocks than the middle
     // ones): its growth is checked from 1,024 tokens, without the sign of the constant.
-    const bool block_sparse = spec.name == "bigbird";
+    // longformer likewise: exact while its window (512 by default) spans the sequence, and its
+    // edge blocks list fewer window keys than the middle ones.
+    const bool block_sparse = spec.name == "bigbird" || spec.name == "longformer";
     const int64_t stretch = block_sparse ? 16 : 1;
     auto at = [&](AttentionShape shape) {
       shape.length *= stretch;
@@ -89,6 +91,24 @@ TEST(FlopCount, EveryBackendGrowsAsItsCostTraitSays) {
         EXPECT_LE(large.forward, 2 * logs * small.forward * (1 + 1e-12)) << spec.name;
         EXPECT_LE(large.backward, 2 * logs * small.backward * (1 + 1e-12)) << spec.name;
       }
+    } else if (spec.name == "sinkhorn") {
+      // Linear block attention (a L) plus the soft sort: the permutation mixes N = L / b blocks
+      // of b d numbers each, N^2 b d = L^2 d / b (c L^2). Then f(4L) - 2 f(2L) = 8 c L^2 is
+      // exactly four times f(2L) - 2 f(L) = 2 c L^2, and the sort's share grows.
+      EXPECT_DOUBLE_EQ(quad.forward - 2 * two.forward, 4 * (two.forward - 2 * one.forward))
+          << spec.name;
+      EXPECT_DOUBLE_EQ(quad.backward - 2 * two.backward, 4 * (two.backward - 2 * one.backward))
+          << spec.name;
+      EXPECT_GT(two.forward, 2 * one.forward) << spec.name;
+      EXPECT_LT(two.forward, 4 * one.forward) << spec.name;
+    } else if (spec.name == "sparse_transformer") {
+      // Quadratic with a linear part: each query sees its block (l) and the summary positions
+      // of the blocks before it ((c + 1) L / l), so each doubling multiplies the count by more
+      // than 2 and at most 4, more as the summaries' share grows.
+      EXPECT_GT(two.forward, 2 * one.forward) << spec.name;
+      EXPECT_LE(two.forward, 4 * one.forward) << spec.name;
+      EXPECT_GT(quad.forward / two.forward, two.forward / one.forward) << spec.name;
+      EXPECT_DOUBLE_EQ(two.backward, 2 * two.forward) << spec.name;
     } else if (spec.cost == AttentionCost::kLinear) {
       EXPECT_DOUBLE_EQ(quad.forward - two.forward, 2 * (two.forward - one.forward)) << spec.name;
       EXPECT_DOUBLE_EQ(quad.backward - two.backward, 2 * (two.backward - one.backward))

@@ -24,19 +24,40 @@ std::string error_of(const std::vector<std::string>& overrides) {
 }
 
 // A valid value other than the default for every attention.* key but type.
-const std::map<std::string, std::string> kNonDefault = {
-    {"features", "64"},         {"redraw_interval", "5"},
-    {"kernel", "sqrt"},         {"max_degree", "7"},
-    {"causal", "true"},         {"component", "oprf"},
-    {"weight_sampler", "qmc"},  {"row_norm", "sqrt_d"},
-    {"eps", "0.001"},           {"num_landmarks", "32"},
-    {"pinv_iterations", "10"},  {"conv_kernel", "35"},
-    {"linformer_k", "64"},      {"accumulation", "2"},
-    {"sampling_factor", "2.5"}, {"convention", "skyformer_code"},
-    {"block_size", "32"},       {"random_blocks", "2"},
-    {"global_blocks", "2"},     {"hashes", "4"},
-    {"bucket_size", "32"},      {"chunks_before", "2"},
-    {"chunks_after", "1"},      {"num_buckets", "16"}};
+const std::map<std::string, std::string> kNonDefault = {{"features", "64"},
+                                                        {"redraw_interval", "5"},
+                                                        {"kernel", "sqrt"},
+                                                        {"max_degree", "7"},
+                                                        {"causal", "true"},
+                                                        {"component", "oprf"},
+                                                        {"weight_sampler", "qmc"},
+                                                        {"row_norm", "sqrt_d"},
+                                                        {"eps", "0.001"},
+                                                        {"num_landmarks", "32"},
+                                                        {"pinv_iterations", "10"},
+                                                        {"conv_kernel", "35"},
+                                                        {"linformer_k", "64"},
+                                                        {"accumulation", "2"},
+                                                        {"sampling_factor", "2.5"},
+                                                        {"convention", "skyformer_code"},
+                                                        {"block_size", "32"},
+                                                        {"random_blocks", "2"},
+                                                        {"global_blocks", "2"},
+                                                        {"hashes", "4"},
+                                                        {"bucket_size", "32"},
+                                                        {"chunks_before", "2"},
+                                                        {"chunks_after", "1"},
+                                                        {"num_buckets", "16"},
+                                                        {"sinkhorn_iterations", "10"},
+                                                        {"temperature", "0.5"},
+                                                        {"synthesizer_mode", "dense"},
+                                                        {"dot_product", "false"},
+                                                        {"synthesizer_k", "16"},
+                                                        {"max_length", "4096"},
+                                                        {"window", "256"},
+                                                        {"global_tokens", "2"},
+                                                        {"sparse_pattern", "strided"},
+                                                        {"summary_tokens", "8"}};
 
 TEST(BackendKeys, EveryAttentionKeyHasATestValue) {
   lra::Config defaults;
