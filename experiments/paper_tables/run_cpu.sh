@@ -14,7 +14,7 @@ BUILD=${BUILD:-build}
 OUT=${OUT:-runs/paper_tables_cpu}
 JOBS=${JOBS:-2}
 SEEDS=${SEEDS:-2}
-BACKENDS=${BACKENDS:-softmax,kernelized,gaussian_kernelized,favor,favor_sharp,schoenbat,linear_transformer,bigbird,reformer,informer}
+BACKENDS=${BACKENDS:-softmax,kernelized,gaussian_kernelized,favor,favor_sharp,schoenbat,linear_transformer,bigbird,reformer,informer,local,longformer,sparse_transformer,sinkhorn,synthesizer}
 # The landmark and projection methods, with their size key: the published protocol's 128 where
 # the task is long enough (Image, L = 784) and L/4 on the 64-token ListOps, where 128 would be
 # exact attention (nystromformer), an expansion (linformer) or a 128^3 inverse per step
