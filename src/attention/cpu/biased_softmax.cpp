@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -16,6 +17,7 @@
 #include "attention/attention.h"
 #include "attention/cpu/counter_dropout.h"
 #include "attention/cpu/gemm.h"
+#include "attention/cpu/key_padding.h"
 #include "attention/cpu/vector_math.h"
 
 namespace lra {
@@ -66,21 +68,10 @@ Problem describe(const torch::Tensor& q, const torch::Tensor& key_mask, const to
   p.dropout = dropout;
   p.seed = seed;
   p.threshold = cpu::drop_threshold(dropout);
-  auto real = key_mask.to(torch::kCPU, torch::kFloat).contiguous();  // (B, L)
-  const float* m = real.data_ptr<float>();
-  p.extent.assign(static_cast<size_t>(p.B), 0);
-  p.holes.assign(static_cast<size_t>(p.B), 0);
-  for (int64_t b = 0; b < p.B; ++b) {
-    const float* row = m + b * p.L;
-    int64_t end = p.L;
-    while (end > 0 && row[end - 1] == 0.0f) --end;
-    p.extent[b] = end;
-    p.holes[b] = std::find(row, row + end, 0.0f) != row + end;
-  }
-  if (std::find(p.holes.begin(), p.holes.end(), 1) != p.holes.end())
-    p.pad_bias = torch::zeros_like(real)
-                     .masked_fill(real == 0, -std::numeric_limits<float>::infinity())
-                     .to(q.scalar_type());
+  auto padding = cpu::scan_key_padding(key_mask, q.scalar_type());
+  p.extent = std::move(padding.extent);
+  p.holes = std::move(padding.holes);
+  p.pad_bias = padding.bias;
   return p;
 }
 
